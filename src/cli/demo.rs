@@ -1,0 +1,76 @@
+//! `trawl demo`: the built-in site, crawled with the shipped example spiders.
+
+use std::process::ExitCode;
+
+use trawl::crawl::CrawlOptions;
+use trawl::demo::{DemoServer, DemoSite};
+use trawl::sink::{Sink, Target};
+use trawl::spider::Rate;
+use trawl::{Crawl, Spider};
+
+use super::{columns, fail, run::exit};
+
+/// The example spiders, as shipped in `examples/`, in the order the demo runs them.
+const EXAMPLES: [(&str, &str); 2] = [
+    (
+        "examples/blog.toml",
+        include_str!("../../examples/blog.toml"),
+    ),
+    ("examples/api.toml", include_str!("../../examples/api.toml")),
+];
+
+/// The host the examples are written for; the demo swaps in its own port.
+const EXAMPLE_HOST: &str = "127.0.0.1:8000";
+
+/// Serves the demo site, crawls it with each example, prints the records.
+pub async fn demo(serve: bool) -> ExitCode {
+    let server = match DemoServer::start(DemoSite::default()).await {
+        Ok(server) => server,
+        Err(e) => {
+            return fail(
+                exit::FAULT,
+                format!("cannot start the demo site on 127.0.0.1 ({e})"),
+            )
+        }
+    };
+    let host = server.addr().to_string();
+    eprintln!("trawl demo: serving the demo site on {}", server.base_url());
+    for (origin, text) in EXAMPLES {
+        let code = crawl_example(origin, &text.replace(EXAMPLE_HOST, &host)).await;
+        if code != ExitCode::from(exit::OK) {
+            return code;
+        }
+    }
+    if serve {
+        eprintln!(
+            "trawl demo: still serving on {}; Ctrl-C to stop",
+            server.base_url()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    server.shutdown().await;
+    ExitCode::from(exit::OK)
+}
+
+async fn crawl_example(origin: &str, text: &str) -> ExitCode {
+    let stem = origin
+        .trim_start_matches("examples/")
+        .trim_end_matches(".toml");
+    let mut spider = match Spider::from_toml(text, origin, stem) {
+        Ok(spider) => spider,
+        Err(e) => return fail(exit::FAULT, e),
+    };
+    // The demo site is ours and local: a brisker pace than the polite default.
+    spider.limits.rate = Rate::new(50.0).expect("50 is a valid rate");
+    spider.limits.burst = std::num::NonZeroU32::new(10).expect("10 is not zero");
+    eprintln!("trawl demo: crawling {origin} (rate 50/s, burst 10 against the local demo site)");
+    let sink = match Sink::open(Target::Stdout, columns(&spider)) {
+        Ok(sink) => sink,
+        Err(e) => return fail(exit::FAULT, e),
+    };
+    let name = spider.name.clone();
+    match Crawl::start(spider, CrawlOptions::default()) {
+        Ok(crawl) => super::run::drive(crawl, sink, &name).await,
+        Err(e) => fail(exit::FAULT, e),
+    }
+}

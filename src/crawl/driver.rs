@@ -1,0 +1,364 @@
+//! The engine: fetches list and detail pages concurrently, emits records in
+//! discovery order.
+//!
+//! List pages sit in `slots` in the order they were discovered. Their fetches
+//! and every detail fetch run as tasks in one `JoinSet`; when a task finishes,
+//! its result lands in its slot or in `details`, and whatever prefix of the
+//! front slot is complete is sent on. The read-ahead bounds how many list
+//! pages (and so how many items and detail fetches) are held at once.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::frontier::{normalize, Frontier};
+use super::summary::Counters;
+use super::{CrawlError, CrawlOptions, Record};
+use crate::extract::{extract_detail, extract_list, Fields, ListPage};
+use crate::fetch::{FetchError, Fetcher};
+use crate::spider::Spider;
+
+/// What a finished task hands back.
+enum Done {
+    List {
+        seq: u64,
+        result: Result<(Url, ListPage), PageError>,
+    },
+    Detail {
+        key: String,
+        result: Result<Fields, PageError>,
+    },
+}
+
+/// A page that failed: fetched or read.
+struct PageError {
+    url: String,
+    reason: String,
+    /// 404 or 410: the normal end of an open-ended template.
+    gone: bool,
+}
+
+impl From<FetchError> for PageError {
+    fn from(e: FetchError) -> PageError {
+        PageError {
+            url: e.url().to_string(),
+            gone: matches!(e.status(), Some(404 | 410)),
+            reason: e.kind().to_string(),
+        }
+    }
+}
+
+/// One list page, from discovery to emission.
+enum Slot {
+    Fetching,
+    Ready {
+        page: u64,
+        items: VecDeque<Item>,
+        next_index: u32,
+    },
+    Skipped,
+}
+
+struct Item {
+    fields: Fields,
+    /// The normalised detail URL, if the item has one to follow.
+    detail: Option<String>,
+}
+
+enum Detail {
+    Fetching,
+    Ready(Arc<Fields>),
+    Failed,
+}
+
+/// Whether the engine should keep going.
+enum Flow {
+    Continue,
+    Finished,
+}
+
+pub(super) struct Driver {
+    spider: Arc<Spider>,
+    fetcher: Fetcher,
+    options: CrawlOptions,
+    counters: Arc<Counters>,
+    tx: mpsc::Sender<Result<Record, CrawlError>>,
+    stop: CancellationToken,
+    frontier: Frontier,
+    slots: VecDeque<Slot>,
+    /// Sequence number of `slots[0]`.
+    front_seq: u64,
+    details: HashMap<String, Detail>,
+    tasks: JoinSet<Done>,
+    emitted: u64,
+}
+
+impl Driver {
+    pub fn new(
+        spider: Arc<Spider>,
+        fetcher: Fetcher,
+        options: CrawlOptions,
+        counters: Arc<Counters>,
+        tx: mpsc::Sender<Result<Record, CrawlError>>,
+        stop: CancellationToken,
+    ) -> Driver {
+        Driver {
+            frontier: Frontier::new(spider.paging.clone()),
+            spider,
+            fetcher,
+            options,
+            counters,
+            tx,
+            stop,
+            slots: VecDeque::new(),
+            front_seq: 0,
+            details: HashMap::new(),
+            tasks: JoinSet::new(),
+            emitted: 0,
+        }
+    }
+
+    /// Runs the crawl to its end, a limit, a stop request, or a closed receiver.
+    pub async fn run(mut self) {
+        loop {
+            self.schedule();
+            if let Flow::Finished = self.emit().await {
+                break;
+            }
+            if self.slots.is_empty() && (self.frontier.is_exhausted() || self.at_page_limit()) {
+                break;
+            }
+            tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => break,
+                done = self.tasks.join_next() => match done {
+                    Some(Ok(done)) => self.absorb(done),
+                    Some(Err(e)) if e.is_panic() => {
+                        let _ = self.tx.send(Err(CrawlError::Internal(format!("a fetch task panicked: {e}")))).await;
+                        break;
+                    }
+                    Some(Err(_)) => {}
+                    None => break,
+                },
+            }
+        }
+        // Dropping `self.tasks` here aborts whatever is still in flight.
+    }
+
+    fn at_page_limit(&self) -> bool {
+        self.options
+            .max_pages
+            .is_some_and(|max| self.frontier.handed_out() >= max)
+    }
+
+    /// Starts list fetches while the read-ahead has room.
+    fn schedule(&mut self) {
+        let lookahead = self.frontier.lookahead(self.options.read_ahead.max(1));
+        while self.slots.len() < lookahead && !self.at_page_limit() {
+            let Some(url) = self.frontier.next_page() else {
+                break;
+            };
+            let seq = self.front_seq + self.slots.len() as u64;
+            self.slots.push_back(Slot::Fetching);
+            let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
+            self.tasks.spawn(async move {
+                let result = fetch_list(&fetcher, &spider, &url).await;
+                Done::List { seq, result }
+            });
+        }
+    }
+
+    fn absorb(&mut self, done: Done) {
+        match done {
+            Done::List { seq, result } => self.absorb_list(seq, result),
+            Done::Detail { key, result } => {
+                let state = match result {
+                    Ok(fields) => {
+                        Counters::add(&self.counters.pages);
+                        Detail::Ready(Arc::new(fields))
+                    }
+                    Err(e) => {
+                        self.counters.fail(&e.url, e.reason);
+                        Detail::Failed
+                    }
+                };
+                self.details.insert(key, state);
+            }
+        }
+    }
+
+    fn absorb_list(&mut self, seq: u64, result: Result<(Url, ListPage), PageError>) {
+        let Some(index) = seq.checked_sub(self.front_seq).map(|i| i as usize) else {
+            return;
+        };
+        if index >= self.slots.len() || !matches!(self.slots[index], Slot::Fetching) {
+            return; // a page past the end of paging
+        }
+        let open_ended = self.frontier.is_open_ended();
+        match result {
+            Ok((url, page)) => {
+                Counters::add(&self.counters.pages);
+                Counters::add(&self.counters.list_pages);
+                let next = page.next.as_deref().and_then(|n| url.join(n).ok());
+                if (open_ended && page.items.is_empty()) || page.stop {
+                    self.end_paging_after(index);
+                } else {
+                    self.frontier.chain(next);
+                }
+                let items = page
+                    .items
+                    .into_iter()
+                    .map(|fields| self.item(&url, fields))
+                    .collect();
+                self.slots[index] = Slot::Ready {
+                    page: seq,
+                    items,
+                    next_index: 0,
+                };
+            }
+            Err(e) => {
+                if !(e.gone && open_ended) {
+                    self.counters.fail(&e.url, e.reason);
+                }
+                if open_ended {
+                    self.end_paging_after(index);
+                }
+                self.slots[index] = Slot::Skipped;
+            }
+        }
+    }
+
+    /// Paging ends at slot `index`: later pages fetched ahead are dropped.
+    fn end_paging_after(&mut self, index: usize) {
+        self.frontier.end();
+        self.slots.truncate(index + 1);
+    }
+
+    /// Builds an item and starts its detail fetch unless that URL is known.
+    fn item(&mut self, page_url: &Url, fields: Fields) -> Item {
+        let detail = self
+            .spider
+            .detail
+            .as_ref()
+            .and_then(|rule| match fields.get(&rule.follow) {
+                Some(Value::String(link)) => page_url.join(link.trim()).ok(),
+                _ => None,
+            });
+        let detail = detail
+            .filter(|url| matches!(url.scheme(), "http" | "https"))
+            .map(|url| {
+                let key = normalize(&url);
+                if !self.details.contains_key(&key) {
+                    self.details.insert(key.clone(), Detail::Fetching);
+                    let (fetcher, spider, task_key) =
+                        (self.fetcher.clone(), self.spider.clone(), key.clone());
+                    self.tasks.spawn(async move {
+                        let result = fetch_detail(&fetcher, &spider, &url).await;
+                        Done::Detail {
+                            key: task_key,
+                            result,
+                        }
+                    });
+                }
+                key
+            });
+        Item { fields, detail }
+    }
+
+    /// Sends every record whose list page and detail page are in, in order.
+    async fn emit(&mut self) -> Flow {
+        while let Some(front) = self.slots.front_mut() {
+            let (page, items, next_index) = match front {
+                Slot::Fetching => return Flow::Continue,
+                Slot::Skipped => {
+                    self.pop_front();
+                    continue;
+                }
+                Slot::Ready {
+                    page,
+                    items,
+                    next_index,
+                } => (*page, items, next_index),
+            };
+            while let Some(item) = items.front() {
+                let detail = match item.detail.as_ref().map(|key| self.details.get(key)) {
+                    Some(Some(Detail::Fetching)) => return Flow::Continue,
+                    Some(Some(Detail::Ready(fields))) => Some(fields.clone()),
+                    _ => None,
+                };
+                let item = items.pop_front().expect("checked above");
+                let record = Record::new(
+                    merge(&self.spider, item.fields, detail.as_deref()),
+                    page,
+                    *next_index,
+                );
+                *next_index += 1;
+                if self.tx.send(Ok(record)).await.is_err() {
+                    return Flow::Finished; // nobody is listening any more
+                }
+                Counters::add(&self.counters.records);
+                self.emitted += 1;
+                if self
+                    .options
+                    .max_items
+                    .is_some_and(|max| self.emitted >= max)
+                {
+                    return Flow::Finished;
+                }
+            }
+            self.pop_front();
+        }
+        Flow::Continue
+    }
+
+    fn pop_front(&mut self) {
+        self.slots.pop_front();
+        self.front_seq += 1;
+    }
+}
+
+/// List fields, then detail fields (`null` when there is no detail page).
+fn merge(spider: &Spider, mut fields: Fields, detail: Option<&Fields>) -> Fields {
+    if let Some(rule) = &spider.detail {
+        for (name, _) in &rule.fields {
+            let value = detail
+                .and_then(|d| d.get(name))
+                .cloned()
+                .unwrap_or(Value::Null);
+            fields.insert(name.clone(), value);
+        }
+    }
+    fields
+}
+
+async fn fetch_list(
+    fetcher: &Fetcher,
+    spider: &Spider,
+    url: &Url,
+) -> Result<(Url, ListPage), PageError> {
+    let page = fetcher.get(url).await?;
+    let list = extract_list(&spider.list, &page.text, &page.url).map_err(|e| PageError {
+        url: page.url.to_string(),
+        reason: e.to_string(),
+        gone: false,
+    })?;
+    Ok((page.url, list))
+}
+
+async fn fetch_detail(fetcher: &Fetcher, spider: &Spider, url: &Url) -> Result<Fields, PageError> {
+    let rule = spider
+        .detail
+        .as_ref()
+        .expect("details are fetched only for spiders with [detail]");
+    let page = fetcher.get(url).await?;
+    extract_detail(rule, &page.text, &page.url).map_err(|e| PageError {
+        url: page.url.to_string(),
+        reason: e.to_string(),
+        gone: false,
+    })
+}

@@ -1,0 +1,145 @@
+//! The crawl engine: a [`Crawl`] is a `Stream` of records in discovery order.
+//!
+//! The engine runs as one task that the `Crawl` owns; its fetches run in a
+//! `JoinSet` the engine owns. Records pass through a small bounded channel,
+//! so a consumer that stops pulling stops the engine at the read-ahead bound.
+//! Dropping the `Crawl` aborts the engine, which drops the `JoinSet`, which
+//! aborts every fetch and so releases every connection.
+
+mod driver;
+mod frontier;
+mod record;
+mod summary;
+
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use frontier::normalize;
+pub use record::Record;
+pub use summary::{Failure, Summary};
+
+use crate::fetch::Fetcher;
+use crate::spider::Spider;
+use summary::Counters;
+
+/// A fault that ends the whole crawl (a failed page does not).
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum CrawlError {
+    /// The HTTP client could not be built (e.g. no TLS roots).
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(String),
+    /// A bug in trawl; please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Limits on the crawl itself, beside the spider's `[limits]`.
+#[derive(Debug, Clone)]
+pub struct CrawlOptions {
+    /// Stop after this many list pages (`--max-pages`).
+    pub max_pages: Option<u64>,
+    /// Stop after this many records (`--max-items`).
+    pub max_items: Option<u64>,
+    /// List pages fetched ahead of the one being emitted (default 8; an
+    /// open-ended template uses at most 4, to waste little past the end).
+    pub read_ahead: usize,
+}
+
+impl Default for CrawlOptions {
+    fn default() -> CrawlOptions {
+        CrawlOptions {
+            max_pages: None,
+            max_items: None,
+            read_ahead: 8,
+        }
+    }
+}
+
+/// A running crawl: a stream of records in discovery order.
+///
+/// `take(n)` stops it after `n` records; dropping it cancels every fetch.
+#[must_use = "a crawl does nothing unless its records are pulled"]
+pub struct Crawl {
+    records: mpsc::Receiver<Result<Record, CrawlError>>,
+    engine: JoinHandle<()>,
+    stop: CancellationToken,
+    counters: Arc<Counters>,
+    fetcher: Fetcher,
+}
+
+impl Crawl {
+    /// Starts crawling `spider` on the current Tokio runtime.
+    pub fn start(spider: Spider, options: CrawlOptions) -> Result<Crawl, CrawlError> {
+        let fetcher =
+            Fetcher::new(&spider.limits).map_err(|e| CrawlError::Client(e.to_string()))?;
+        let (tx, records) = mpsc::channel(64);
+        let counters = Arc::new(Counters::new());
+        let stop = CancellationToken::new();
+        let driver = driver::Driver::new(
+            Arc::new(spider),
+            fetcher.clone(),
+            options,
+            counters.clone(),
+            tx,
+            stop.clone(),
+        );
+        Ok(Crawl {
+            records,
+            engine: tokio::spawn(driver.run()),
+            stop,
+            counters,
+            fetcher,
+        })
+    }
+
+    /// Asks the crawl to stop taking work: records already complete still
+    /// arrive, then the stream ends. Fetches in flight are abandoned.
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+
+    /// Counts so far: pages, records, retries, failures, elapsed time.
+    pub fn summary(&self) -> Summary {
+        let c = &self.counters;
+        let stats = self.fetcher.stats();
+        Summary {
+            pages: c.pages.load(Ordering::Relaxed),
+            list_pages: c.list_pages.load(Ordering::Relaxed),
+            records: c.records.load(Ordering::Relaxed),
+            requests: stats.requests.load(Ordering::Relaxed),
+            retries: stats.retries.load(Ordering::Relaxed),
+            failures: c.failures.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            elapsed: c.started.elapsed(),
+        }
+    }
+}
+
+impl Stream for Crawl {
+    type Item = Result<Record, CrawlError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.records.poll_recv(cx)
+    }
+}
+
+impl Drop for Crawl {
+    fn drop(&mut self) {
+        self.engine.abort();
+    }
+}
+
+impl std::fmt::Debug for Crawl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crawl")
+            .field("summary", &self.summary())
+            .finish()
+    }
+}

@@ -1,0 +1,20 @@
+//! HOW to read a page: rules compiled once at load, applied to a decoded body.
+//!
+//! Everything here is pure and synchronous — no I/O, no clock — so the engine
+//! can run it wherever parsing is cheapest and tests can run it on strings.
+
+mod css;
+mod json;
+mod page;
+
+pub use css::{CssRule, Output};
+pub use json::JsonPath;
+pub use page::{extract_detail, extract_list, DetailRule, FieldRule, ItemRule, ListPage, ListRule};
+
+/// The fields of one record, in the order the spider declares them.
+pub type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// Why a page could not be read. The page counts as failed; the crawl goes on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ExtractError(pub(crate) String);

@@ -1,0 +1,264 @@
+//! HOW to ask politely: one HTTP client wrapped in small policies.
+//!
+//! [`Fetcher::get`] applies them outside in, each in its own module:
+//!
+//! 1. **scheme** — only http and https leave (SPEC §3);
+//! 2. **redirects** — followed here, hop by hop, so every hop passes the
+//!    policies below (at most 10; the final URL is the page's base);
+//! 3. **robots** ([`robots`]) — fetched once per host, itself through the
+//!    policies below, and checked before each request;
+//! 4. **retry** ([`retry`]) — outside the rate limit, so every attempt pays
+//!    for a slot; Retry-After pauses the whole host;
+//! 5. **concurrency** — a global semaphore, taken *before* the host's slot so
+//!    that nothing waits between the slot and the socket;
+//! 6. **per-host rate** ([`rate`], [`hosts`]) — the last wait before the
+//!    socket, so the slot time is the time the server sees;
+//! 7. **timeout** — connect to last byte, body included ([`body`] streams it
+//!    against `max_body` and decodes its charset).
+
+mod body;
+mod error;
+mod hosts;
+mod rate;
+mod retry;
+mod robots;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use tokio::sync::Semaphore;
+use url::Url;
+
+pub use error::{FetchError, FetchErrorKind};
+pub use hosts::host_key;
+pub use rate::SlidingLog;
+pub use retry::Backoff;
+pub use robots::Robots;
+
+use crate::spider::Limits;
+use hosts::{Host, Hosts};
+
+/// The most redirects followed for one page.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// A fetched page: its final URL (after redirects) and its decoded text.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Where the page was finally found; links resolve against it.
+    pub url: Url,
+    /// The HTTP status (always a success).
+    pub status: u16,
+    /// The body, decoded to text.
+    pub text: String,
+}
+
+/// Counters the summary reads.
+#[derive(Debug, Default)]
+pub struct FetchStats {
+    /// Requests sent, retries and robots.txt included.
+    pub requests: AtomicU64,
+    /// Attempts after the first.
+    pub retries: AtomicU64,
+}
+
+/// The polite fetch stack. Cheap to clone; clones share every limit.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    client: reqwest::Client,
+    hosts: Hosts,
+    permits: Semaphore,
+    limits: Limits,
+    backoff: Backoff,
+    stats: FetchStats,
+}
+
+enum Answer {
+    Page(Page),
+    Redirect(Url),
+}
+
+impl Fetcher {
+    /// Builds the client and policies for `limits`.
+    pub fn new(limits: &Limits) -> Result<Fetcher, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .user_agent(limits.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .pool_max_idle_per_host(limits.concurrency.get())
+            .connect_timeout(limits.timeout)
+            .tcp_nodelay(true)
+            .build()?;
+        Ok(Fetcher {
+            inner: Arc::new(Inner {
+                client,
+                hosts: Hosts::new(limits.rate, limits.burst),
+                permits: Semaphore::new(limits.concurrency.get()),
+                limits: limits.clone(),
+                backoff: Backoff::default(),
+                stats: FetchStats::default(),
+            }),
+        })
+    }
+
+    /// Counters for requests and retries.
+    pub fn stats(&self) -> &FetchStats {
+        &self.inner.stats
+    }
+
+    /// Fetches `url` through every policy; see the module docs for the order.
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the request and frees its connection and
+    /// its concurrency permit; nothing else is lost.
+    pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        let mut url = url.clone();
+        for hop in 0..=MAX_REDIRECTS {
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(match hop {
+                    0 => FetchErrorKind::NotHttp,
+                    _ => FetchErrorKind::Redirect(format!("to non-http(s) URL {url}")),
+                }
+                .at(&url));
+            }
+            let host = self.inner.hosts.get(&url);
+            self.check_robots(&host, &url).await?;
+            match self.with_retries(&host, &url).await? {
+                Answer::Page(page) => return Ok(page),
+                Answer::Redirect(next) => url = next,
+            }
+        }
+        Err(FetchErrorKind::Redirect(format!("more than {MAX_REDIRECTS} redirects")).at(&url))
+    }
+
+    async fn check_robots(&self, host: &Host, url: &Url) -> Result<(), FetchError> {
+        if !self.inner.limits.robots {
+            return Ok(());
+        }
+        let robots = host
+            .robots
+            .get_or_init(|| self.fetch_robots(host, url))
+            .await;
+        robots
+            .check(url.as_str())
+            .map_err(|why| FetchErrorKind::Robots(why).at(url))
+    }
+
+    /// Fetches robots.txt once for the host (SPEC §5: 4xx allows, 5xx or unreachable disallows).
+    async fn fetch_robots(&self, host: &Host, url: &Url) -> Robots {
+        let mut robots_url = url.join("/robots.txt").expect("an http(s) URL has a root");
+        let mut hop_host = self.inner.hosts.get(&robots_url);
+        // RFC 9309 §2.3.1.2: follow at least five redirects.
+        for _ in 0..5 {
+            let robots = match self.with_retries(&hop_host, &robots_url).await {
+                Ok(Answer::Page(page)) => {
+                    Robots::parse(&self.inner.limits.user_agent, page.text.as_bytes())
+                }
+                Ok(Answer::Redirect(next)) if matches!(next.scheme(), "http" | "https") => {
+                    hop_host = self.inner.hosts.get(&next);
+                    robots_url = next;
+                    continue;
+                }
+                Ok(Answer::Redirect(_)) => Robots::AllowAll,
+                Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => Robots::AllowAll,
+                Err(e) => Robots::DisallowAll(e.kind().to_string()),
+            };
+            self.apply_crawl_delay(host, &robots);
+            return robots;
+        }
+        Robots::AllowAll
+    }
+
+    /// A Crawl-delay slows the host only when it is longer than 1/rate (SPEC §3).
+    fn apply_crawl_delay(&self, host: &Host, robots: &Robots) {
+        if let Some(delay) = robots.crawl_delay() {
+            let rate = self.inner.hosts.rate().per_second();
+            if rate == 0.0 || delay.as_secs_f64() > 1.0 / rate {
+                host.set_gap(delay);
+            }
+        }
+    }
+
+    async fn with_retries(&self, host: &Host, url: &Url) -> Result<Answer, FetchError> {
+        let mut retry = 0;
+        loop {
+            match self.attempt(host, url).await {
+                Err(error) if error.is_retryable() && retry < self.inner.limits.retries => {
+                    retry += 1;
+                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%error, retry, "retrying");
+                    tokio::time::sleep(self.inner.backoff.delay(retry)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// One request: a permit, the host's slot, then the exchange under the timeout.
+    async fn attempt(&self, host: &Host, url: &Url) -> Result<Answer, FetchError> {
+        let _permit = self
+            .inner
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        host.wait_turn().await;
+        self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let timeout = self.inner.limits.timeout;
+        match tokio::time::timeout(timeout, self.exchange(host, url)).await {
+            Ok(result) => result.map_err(|kind| kind.at(url)),
+            Err(_) => Err(FetchErrorKind::Timeout(timeout).at(url)),
+        }
+    }
+
+    async fn exchange(&self, host: &Host, url: &Url) -> Result<Answer, FetchErrorKind> {
+        let response = self
+            .inner
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(FetchErrorKind::network)?;
+        let status = response.status();
+        if status.is_redirection() {
+            if let Some(location) = header(&response, LOCATION) {
+                let next = url.join(&location).map_err(|e| {
+                    FetchErrorKind::Redirect(format!("unusable Location `{location}` ({e})"))
+                })?;
+                return Ok(Answer::Redirect(next));
+            }
+        }
+        if !status.is_success() {
+            if let Some(delay) = header(&response, RETRY_AFTER)
+                .and_then(|v| retry::parse_retry_after(&v, SystemTime::now()))
+            {
+                host.pause_for(delay);
+            }
+            return Err(FetchErrorKind::Status(status.as_u16()));
+        }
+        let content_type = header(&response, CONTENT_TYPE);
+        let bytes = body::read_limited(response, self.inner.limits.max_body).await?;
+        Ok(Answer::Page(Page {
+            url: url.clone(),
+            status: status.as_u16(),
+            text: body::decode(content_type.as_deref(), &bytes),
+        }))
+    }
+}
+
+fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {
+    response
+        .headers()
+        .get(name)?
+        .to_str()
+        .ok()
+        .map(str::to_string)
+}

@@ -1,0 +1,87 @@
+//! When to try again, and how long to wait first.
+
+use std::time::{Duration, SystemTime};
+
+/// Exponential backoff with jitter: `base · 2^(n−1)`, capped, scaled by a random 50–100 %.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// The wait before the first retry (before jitter).
+    pub base: Duration,
+    /// No wait is longer than this.
+    pub cap: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            base: Duration::from_millis(200),
+            cap: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before retry number `retry` (1-based).
+    pub fn delay(&self, retry: u32) -> Duration {
+        let doubled = self
+            .base
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+        doubled.min(self.cap).mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
+}
+
+/// Statuses SPEC §5 retries.
+pub fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// Reads `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let backoff = Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(1),
+        };
+        for _ in 0..50 {
+            let d1 = backoff.delay(1);
+            assert!(d1 >= Duration::from_millis(50) && d1 <= Duration::from_millis(100));
+            let d3 = backoff.delay(3);
+            assert!(d3 >= Duration::from_millis(200) && d3 <= Duration::from_millis(400));
+            assert!(backoff.delay(30) <= Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap();
+        assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2026 07:28:05 GMT", now),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2026 07:27:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        let retried: Vec<u16> = (400..600).filter(|s| is_retryable_status(*s)).collect();
+        assert_eq!(retried, [429, 500, 502, 503, 504]);
+    }
+}

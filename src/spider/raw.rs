@@ -1,0 +1,159 @@
+//! The spider file as written: a serde mirror of SPEC §1, checked key by key.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// Top-level keys, for "did you mean" suggestions.
+pub const TOP_KEYS: &[&str] = &[
+    "name",
+    "start",
+    "first_page",
+    "last_page",
+    "next",
+    "list",
+    "detail",
+    "limits",
+];
+/// Keys of `[list]`.
+pub const LIST_KEYS: &[&str] = &["format", "item", "items", "stop", "next", "fields"];
+/// Keys of `[detail]`.
+pub const DETAIL_KEYS: &[&str] = &["follow", "format", "fields"];
+/// Keys of `[limits]`.
+pub const LIMIT_KEYS: &[&str] = &[
+    "rate",
+    "burst",
+    "concurrency",
+    "timeout",
+    "retries",
+    "robots",
+    "user_agent",
+    "max_body",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpider {
+    pub name: Option<String>,
+    pub start: String,
+    pub first_page: Option<i64>,
+    pub last_page: Option<i64>,
+    pub next: Option<String>,
+    pub list: Option<RawList>,
+    pub detail: Option<RawDetail>,
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawList {
+    pub format: Option<String>,
+    pub item: Option<String>,
+    pub items: Option<String>,
+    pub stop: Option<String>,
+    pub next: Option<String>,
+    #[serde(default)]
+    pub fields: IndexMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDetail {
+    pub follow: String,
+    pub format: Option<String>,
+    #[serde(default)]
+    pub fields: IndexMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub rate: Option<f64>,
+    pub burst: Option<i64>,
+    pub concurrency: Option<i64>,
+    pub timeout: Option<NumberOrText>,
+    pub retries: Option<i64>,
+    pub robots: Option<bool>,
+    pub user_agent: Option<String>,
+    pub max_body: Option<NumberOrText>,
+}
+
+/// Durations and sizes may be written bare (`30`) or with a unit (`"30s"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NumberOrText {
+    Integer(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl NumberOrText {
+    pub fn as_text(&self) -> String {
+        match self {
+            NumberOrText::Integer(n) => n.to_string(),
+            NumberOrText::Float(n) => n.to_string(),
+            NumberOrText::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// Finds the first key the spider file should not have, with the nearest valid one.
+pub fn unknown_key(doc: &toml::Table) -> Option<(String, Option<&'static str>)> {
+    let sections: [(&str, &[&str]); 3] = [
+        ("list", LIST_KEYS),
+        ("detail", DETAIL_KEYS),
+        ("limits", LIMIT_KEYS),
+    ];
+    if let Some(found) = unknown_in(doc, "", TOP_KEYS) {
+        return Some(found);
+    }
+    for (section, keys) in sections {
+        if let Some(toml::Value::Table(table)) = doc.get(section) {
+            if let Some(found) = unknown_in(table, section, keys) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn unknown_in(
+    table: &toml::Table,
+    prefix: &str,
+    known: &[&'static str],
+) -> Option<(String, Option<&'static str>)> {
+    let key = table.keys().find(|k| !known.contains(&k.as_str()))?;
+    let full = if prefix.is_empty() {
+        key.clone()
+    } else {
+        format!("{prefix}.{key}")
+    };
+    Some((full, nearest(key, known)))
+}
+
+/// The known key closest to `key`, when one is close enough to be a typo.
+fn nearest(key: &str, known: &[&'static str]) -> Option<&'static str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(score, _)| *score > 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_key() {
+        let doc: toml::Table = toml::from_str("start='x'\n[limits]\nrat = 2\n").unwrap();
+        assert_eq!(unknown_key(&doc), Some(("limits.rat".into(), Some("rate"))));
+        let doc: toml::Table = toml::from_str("strat='x'\n").unwrap();
+        assert_eq!(unknown_key(&doc), Some(("strat".into(), Some("start"))));
+        let doc: toml::Table = toml::from_str("start='x'\nzzzzzz=1\n").unwrap();
+        assert_eq!(unknown_key(&doc), Some(("zzzzzz".into(), None)));
+        let doc: toml::Table = toml::from_str("start='x'\n[list]\nfields.anything='a'\n").unwrap();
+        assert_eq!(unknown_key(&doc), None);
+    }
+}

@@ -55,7 +55,7 @@ fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
         let end = value
             .find(|c: char| !(c.is_ascii_alphanumeric() || "-_:.".contains(c)))
             .unwrap_or(value.len());
-        Encoding::for_label(value[..end].as_bytes())
+        Encoding::for_label(&value.as_bytes()[..end])
     })
 }
 

@@ -42,7 +42,7 @@ impl Robots {
             Robots::Rules(robot) => robot
                 .delay
                 .filter(|d| d.is_finite() && *d > 0.0)
-                .map(|d| Duration::from_secs_f32(d)),
+                .map(Duration::from_secs_f32),
             _ => None,
         }
     }

@@ -99,7 +99,7 @@ pub struct Sink {
 
 enum Writer {
     Lines(JsonLinesWriter),
-    Csv(CsvWriter),
+    Csv(Box<CsvWriter>),
     Array(JsonArrayWriter),
 }
 
@@ -113,7 +113,7 @@ impl Sink {
         let writer = match &target {
             Target::Stdout => Writer::Lines(JsonLinesWriter::stdout()),
             Target::JsonLines(path) => Writer::Lines(JsonLinesWriter::file(create(path)?)),
-            Target::Csv(path) => Writer::Csv(CsvWriter::new(create(path)?, columns)),
+            Target::Csv(path) => Writer::Csv(Box::new(CsvWriter::new(create(path)?, columns))),
             Target::Json(path) => Writer::Array(JsonArrayWriter::new(create(path)?)),
         };
         Ok(Sink { target, writer })

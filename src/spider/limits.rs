@@ -118,7 +118,7 @@ fn positive(n: i64) -> Option<NonZeroU32> {
 impl fmt::Display for Limits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rate = match self.rate.per_second() {
-            r if r == 0.0 => "unlimited".to_string(),
+            0.0 => "unlimited".to_string(),
             r => format!("{r}/s per host, burst {}", self.burst),
         };
         writeln!(f, "  rate:    {rate}")?;

@@ -1,9 +1,10 @@
 //! Which list page comes next, and when paging ends.
 //!
-//! Known page ranges can be fetched far ahead; an open-ended template is
-//! fetched a few pages ahead and ends at the first page with no items, a
-//! 404/410 or a `stop`; a `next` chain knows its next page only once the
-//! current one is read.
+//! Known page ranges are fetched ahead, up to the read-ahead. An open-ended
+//! template ends at the first page with no items, a 404/410 or a `stop`, and
+//! a `next` chain knows its next page only once the current one is read: both
+//! fetch one list page at a time, so no request ever goes past the last page.
+//! Detail pages run concurrently either way.
 
 use std::collections::HashSet;
 
@@ -49,12 +50,10 @@ impl Frontier {
         }
     }
 
-    /// How many list pages may be in flight ahead of the one being emitted.
-    pub fn lookahead(&self, read_ahead: usize) -> usize {
-        match self.paging {
-            Paging::Numbered { last: None, .. } => read_ahead.min(4),
-            _ => read_ahead,
-        }
+    /// Whether list pages may be fetched before the previous one is read:
+    /// only when the page range is known.
+    pub fn fetches_ahead(&self) -> bool {
+        matches!(self.paging, Paging::Numbered { last: Some(_), .. })
     }
 
     /// The next list page to fetch, if one is known now.

@@ -48,8 +48,8 @@ pub struct CrawlOptions {
     pub max_pages: Option<u64>,
     /// Stop after this many records (`--max-items`).
     pub max_items: Option<u64>,
-    /// List pages fetched ahead of the one being emitted (default 8; an
-    /// open-ended template uses at most 4, to waste little past the end).
+    /// List pages fetched ahead of the one being emitted, when the page range
+    /// is known (default 8). Open-ended paging fetches one list page at a time.
     pub read_ahead: usize,
 }
 

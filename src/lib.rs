@@ -5,13 +5,21 @@
 //! [`Stream`](futures::Stream) of [`Record`]s in discovery order, with the
 //! fetching running concurrently and politely underneath.
 //!
-//! ```no_run
+//! ```
 //! use futures::StreamExt;
+//! use trawl::demo::{DemoServer, DemoSite};
 //! use trawl::{Crawl, CrawlOptions, Spider};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let spider = Spider::from_path("examples/blog.toml")?;
-//! let mut records = Crawl::start(spider, CrawlOptions::default())?.take(10);
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let site = DemoServer::start(DemoSite::default()).await?; // a blog on 127.0.0.1
+//! let spider = Spider::from_toml(&format!(r#"
+//!     start = "{}/blog/page/{{page}}"
+//!     [list]
+//!     item = ".item"
+//!     fields.title = ".title::text"
+//!     "#, site.base_url()), "inline", "blog")?;
+//! let crawl = Crawl::start(spider, CrawlOptions::default())?;
+//! let mut records = crawl.take(10); // stops the crawl after ten records
 //! while let Some(record) = records.next().await {
 //!     println!("{}", serde_json::to_string(&record?)?);
 //! }

@@ -68,19 +68,19 @@ pub struct CrawlArgs {
 #[derive(Debug, Args, Default)]
 pub struct Overrides {
     /// Requests per second per host; 0 = unlimited [file: limits.rate, default 2].
-    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    #[arg(long, value_name = "R", value_parser = parse_rate, allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Requests a host may receive back to back [default 1].
-    #[arg(long, value_name = "B")]
+    #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub burst: Option<NonZeroU32>,
     /// Requests in flight, all hosts together [default 16].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub concurrency: Option<NonZeroUsize>,
     /// Per request, connect to last byte, e.g. 500ms, 30s, 2m [default 30s].
     #[arg(long, value_name = "T", value_parser = positive_duration)]
     pub timeout: Option<Duration>,
     /// Retries for network errors, timeouts, 429 and 5xx [default 3].
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", allow_negative_numbers = true)]
     pub retries: Option<u32>,
     /// Ignore robots.txt.
     #[arg(long)]

@@ -160,7 +160,9 @@ impl Driver {
     fn schedule(&mut self) {
         let read_ahead = self.options.read_ahead.max(1);
         while self.slots.len() < read_ahead && !self.at_page_limit() {
-            if !self.frontier.fetches_ahead() && self.slots.iter().any(|s| matches!(s, Slot::Fetching)) {
+            if !self.frontier.fetches_ahead()
+                && self.slots.iter().any(|s| matches!(s, Slot::Fetching))
+            {
                 break; // open-ended paging: the page in flight may be the last
             }
             let Some(url) = self.frontier.next_page() else {

@@ -4,8 +4,10 @@
 //! List pages sit in `slots` in the order they were discovered. Their fetches
 //! and every detail fetch run as tasks in one `JoinSet`; when a task finishes,
 //! its result lands in its slot or in `details`, and whatever prefix of the
-//! front slot is complete is sent on. The read-ahead bounds how many list
-//! pages (and so how many items and detail fetches) are held at once.
+//! front slot is complete is sent on. When a slot is fully sent, a
+//! [`PageDone`] follows it, saying where a resumed crawl would pick up. The
+//! read-ahead bounds how many list pages (and so how many items and detail
+//! fetches) are held at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -18,10 +20,10 @@ use url::Url;
 
 use super::frontier::{normalize, Frontier};
 use super::summary::Counters;
-use super::{CrawlError, CrawlOptions, Record};
+use super::{CrawlError, CrawlOptions, Event, NextPage, PageDone, Record, ResumePoint};
 use crate::extract::{extract_detail, extract_list, Fields, ListPage};
 use crate::fetch::{FetchError, Fetcher};
-use crate::spider::Spider;
+use crate::spider::{Paging, Spider};
 
 /// What a finished task hands back.
 enum Done {
@@ -39,7 +41,7 @@ enum Done {
 struct PageError {
     url: String,
     reason: String,
-    /// 404 or 410: the normal end of an open-ended template.
+    /// 404 or 410: the normal end of open-ended paging.
     gone: bool,
 }
 
@@ -54,10 +56,20 @@ impl From<FetchError> for PageError {
 }
 
 /// One list page, from discovery to emission.
-enum Slot {
+struct Slot {
+    url: Url,
+    /// The page number, for `{page}` templates.
+    number: u64,
+    state: SlotState,
+    /// Where paging goes after this page; known once the page is read.
+    after: NextPage,
+    /// Detail pages first requested by this page's items.
+    fresh_details: Vec<String>,
+}
+
+enum SlotState {
     Fetching,
     Ready {
-        page: u64,
         items: VecDeque<Item>,
         next_index: u32,
     },
@@ -87,7 +99,7 @@ pub(super) struct Driver {
     fetcher: Fetcher,
     options: CrawlOptions,
     counters: Arc<Counters>,
-    tx: mpsc::Sender<Result<Record, CrawlError>>,
+    tx: mpsc::Sender<Result<Event, CrawlError>>,
     stop: CancellationToken,
     frontier: Frontier,
     slots: VecDeque<Slot>,
@@ -102,13 +114,25 @@ impl Driver {
     pub fn new(
         spider: Arc<Spider>,
         fetcher: Fetcher,
-        options: CrawlOptions,
+        mut options: CrawlOptions,
         counters: Arc<Counters>,
-        tx: mpsc::Sender<Result<Record, CrawlError>>,
+        tx: mpsc::Sender<Result<Event, CrawlError>>,
         stop: CancellationToken,
     ) -> Driver {
+        let mut frontier = Frontier::new(spider.paging.clone());
+        let mut front_seq = 0;
+        let mut details = HashMap::new();
+        if let Some(resume) = options.resume.take() {
+            front_seq = resume.point.seq;
+            frontier.resume(&resume.point);
+            details = resume
+                .details
+                .into_iter()
+                .map(|(key, fields)| (key, Detail::Ready(Arc::new(fields))))
+                .collect();
+        }
         Driver {
-            frontier: Frontier::new(spider.paging.clone()),
+            frontier,
             spider,
             fetcher,
             options,
@@ -116,8 +140,8 @@ impl Driver {
             tx,
             stop,
             slots: VecDeque::new(),
-            front_seq: 0,
-            details: HashMap::new(),
+            front_seq,
+            details,
             tasks: JoinSet::new(),
             emitted: 0,
         }
@@ -139,7 +163,8 @@ impl Driver {
                 done = self.tasks.join_next() => match done {
                     Some(Ok(done)) => self.absorb(done),
                     Some(Err(e)) if e.is_panic() => {
-                        let _ = self.tx.send(Err(CrawlError::Internal(format!("a fetch task panicked: {e}")))).await;
+                        let message = format!("a fetch task panicked: {e}");
+                        let _ = self.tx.send(Err(CrawlError::Internal(message))).await;
                         break;
                     }
                     Some(Err(_)) => {}
@@ -160,16 +185,24 @@ impl Driver {
     fn schedule(&mut self) {
         let read_ahead = self.options.read_ahead.max(1);
         while self.slots.len() < read_ahead && !self.at_page_limit() {
-            if !self.frontier.fetches_ahead()
-                && self.slots.iter().any(|s| matches!(s, Slot::Fetching))
-            {
+            let in_flight = self
+                .slots
+                .iter()
+                .any(|s| matches!(s.state, SlotState::Fetching));
+            if in_flight && !self.frontier.fetches_ahead() {
                 break; // open-ended paging: the page in flight may be the last
             }
-            let Some(url) = self.frontier.next_page() else {
+            let Some((url, number)) = self.frontier.next_page() else {
                 break;
             };
             let seq = self.front_seq + self.slots.len() as u64;
-            self.slots.push_back(Slot::Fetching);
+            self.slots.push_back(Slot {
+                url: url.clone(),
+                number,
+                state: SlotState::Fetching,
+                after: NextPage::End,
+                fresh_details: Vec::new(),
+            });
             let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
             self.tasks.spawn(async move {
                 let result = fetch_list(&fetcher, &spider, &url).await;
@@ -201,7 +234,11 @@ impl Driver {
         let Some(index) = seq.checked_sub(self.front_seq).map(|i| i as usize) else {
             return;
         };
-        if index >= self.slots.len() || !matches!(self.slots[index], Slot::Fetching) {
+        let fetching = self
+            .slots
+            .get(index)
+            .map(|s| matches!(s.state, SlotState::Fetching));
+        if fetching != Some(true) {
             return; // a page past the end of paging
         }
         let open_ended = self.frontier.is_open_ended();
@@ -211,17 +248,20 @@ impl Driver {
                 Counters::add(&self.counters.list_pages);
                 let next = page.next.as_deref().and_then(|n| url.join(n).ok());
                 if (open_ended && page.items.is_empty()) || page.stop {
-                    self.end_paging_after(index);
+                    self.end_paging_at(index);
                 } else {
-                    self.frontier.chain(next);
+                    self.frontier.chain(next.clone());
+                    self.slots[index].after = self.after(self.slots[index].number, next);
                 }
+                let mut fresh = Vec::new();
                 let items = page
                     .items
                     .into_iter()
-                    .map(|fields| self.item(&url, fields))
+                    .map(|fields| self.item(&url, fields, &mut fresh))
                     .collect();
-                self.slots[index] = Slot::Ready {
-                    page: seq,
+                let slot = &mut self.slots[index];
+                slot.fresh_details = fresh;
+                slot.state = SlotState::Ready {
                     items,
                     next_index: 0,
                 };
@@ -231,21 +271,33 @@ impl Driver {
                     self.counters.fail(&e.url, e.reason);
                 }
                 if open_ended {
-                    self.end_paging_after(index);
+                    self.end_paging_at(index);
+                } else {
+                    self.slots[index].after = self.after(self.slots[index].number, None);
                 }
-                self.slots[index] = Slot::Skipped;
+                self.slots[index].state = SlotState::Skipped;
             }
         }
     }
 
+    /// Where paging continues after page `number` whose next link is `next`.
+    fn after(&self, number: u64, next: Option<Url>) -> NextPage {
+        match (&self.spider.paging, next) {
+            (Paging::Numbered { .. }, _) => NextPage::Number(number + 1),
+            (Paging::Next(_), Some(url)) => NextPage::Url(url),
+            _ => NextPage::End,
+        }
+    }
+
     /// Paging ends at slot `index`: later pages fetched ahead are dropped.
-    fn end_paging_after(&mut self, index: usize) {
+    fn end_paging_at(&mut self, index: usize) {
         self.frontier.end();
         self.slots.truncate(index + 1);
+        self.slots[index].after = NextPage::End;
     }
 
     /// Builds an item and starts its detail fetch unless that URL is known.
-    fn item(&mut self, page_url: &Url, fields: Fields) -> Item {
+    fn item(&mut self, page_url: &Url, fields: Fields, fresh: &mut Vec<String>) -> Item {
         let detail = self
             .spider
             .detail
@@ -254,56 +306,54 @@ impl Driver {
                 Some(Value::String(link)) => page_url.join(link.trim()).ok(),
                 _ => None,
             });
-        let detail = detail
-            .filter(|url| matches!(url.scheme(), "http" | "https"))
-            .map(|url| {
-                let key = normalize(&url);
-                if !self.details.contains_key(&key) {
-                    self.details.insert(key.clone(), Detail::Fetching);
-                    let (fetcher, spider, task_key) =
-                        (self.fetcher.clone(), self.spider.clone(), key.clone());
-                    self.tasks.spawn(async move {
-                        let result = fetch_detail(&fetcher, &spider, &url).await;
-                        Done::Detail {
-                            key: task_key,
-                            result,
-                        }
-                    });
-                }
-                key
-            });
+        let detail = detail.filter(|url| matches!(url.scheme(), "http" | "https"));
+        let detail = detail.map(|url| {
+            let key = normalize(&url);
+            if !self.details.contains_key(&key) {
+                self.details.insert(key.clone(), Detail::Fetching);
+                fresh.push(key.clone());
+                let (fetcher, spider, task_key) =
+                    (self.fetcher.clone(), self.spider.clone(), key.clone());
+                self.tasks.spawn(async move {
+                    let result = fetch_detail(&fetcher, &spider, &url).await;
+                    Done::Detail {
+                        key: task_key,
+                        result,
+                    }
+                });
+            }
+            key
+        });
         Item { fields, detail }
     }
 
-    /// Sends every record whose list page and detail page are in, in order.
+    /// Sends every record whose list page and detail page are in, in order,
+    /// and a `PageDone` after each list page whose records are all sent.
     async fn emit(&mut self) -> Flow {
         while let Some(front) = self.slots.front_mut() {
-            let (page, items, next_index) = match front {
-                Slot::Fetching => return Flow::Continue,
-                Slot::Skipped => {
-                    self.pop_front();
-                    continue;
-                }
-                Slot::Ready {
-                    page,
-                    items,
-                    next_index,
-                } => (*page, items, next_index),
+            let (mut items, next_index) = match &mut front.state {
+                SlotState::Fetching => return Flow::Continue,
+                SlotState::Skipped => (None, 0),
+                SlotState::Ready { items, next_index } => (Some(items), *next_index),
             };
-            while let Some(item) = items.front() {
+            let mut sent = next_index;
+            while let Some(item) = items.as_ref().and_then(|items| items.front()) {
                 let detail = match item.detail.as_ref().map(|key| self.details.get(key)) {
-                    Some(Some(Detail::Fetching)) => return Flow::Continue,
+                    Some(Some(Detail::Fetching)) => {
+                        set_next_index(front, sent);
+                        return Flow::Continue;
+                    }
                     Some(Some(Detail::Ready(fields))) => Some(fields.clone()),
                     _ => None,
                 };
-                let item = items.pop_front().expect("checked above");
-                let record = Record::new(
-                    merge(&self.spider, item.fields, detail.as_deref()),
-                    page,
-                    *next_index,
-                );
-                *next_index += 1;
-                if self.tx.send(Ok(record)).await.is_err() {
+                let item = items
+                    .as_mut()
+                    .and_then(|i| i.pop_front())
+                    .expect("checked above");
+                let fields = merge(&self.spider, item.fields, detail.as_deref());
+                let record = Record::new(fields, self.front_seq, sent);
+                sent += 1;
+                if self.tx.send(Ok(Event::Record(record))).await.is_err() {
                     return Flow::Finished; // nobody is listening any more
                 }
                 Counters::add(&self.counters.records);
@@ -316,14 +366,41 @@ impl Driver {
                     return Flow::Finished;
                 }
             }
-            self.pop_front();
+            let slot = self.slots.pop_front().expect("the front slot exists");
+            let done = self.page_done(slot, sent);
+            self.front_seq += 1;
+            if self.tx.send(Ok(Event::PageDone(done))).await.is_err() {
+                return Flow::Finished;
+            }
         }
         Flow::Continue
     }
 
-    fn pop_front(&mut self) {
-        self.slots.pop_front();
-        self.front_seq += 1;
+    fn page_done(&self, slot: Slot, records: u32) -> PageDone {
+        let details = slot
+            .fresh_details
+            .into_iter()
+            .filter_map(|key| match self.details.get(&key) {
+                Some(Detail::Ready(fields)) => Some((key, fields.clone())),
+                _ => None,
+            })
+            .collect();
+        PageDone {
+            seq: self.front_seq,
+            url: slot.url,
+            records,
+            resume: ResumePoint {
+                seq: self.front_seq + 1,
+                next: slot.after,
+            },
+            details,
+        }
+    }
+}
+
+fn set_next_index(slot: &mut Slot, sent: u32) {
+    if let SlotState::Ready { next_index, .. } = &mut slot.state {
+        *next_index = sent;
     }
 }
 

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use url::Url;
 
+use super::{NextPage, ResumePoint};
 use crate::spider::Paging;
 
 /// Drops the fragment; the `url` crate already lower-cases scheme and host
@@ -56,11 +57,12 @@ impl Frontier {
         matches!(self.paging, Paging::Numbered { last: Some(_), .. })
     }
 
-    /// The next list page to fetch, if one is known now.
-    pub fn next_page(&mut self) -> Option<Url> {
+    /// The next list page to fetch and its page number, if one is known now.
+    pub fn next_page(&mut self) -> Option<(Url, u64)> {
         if self.ended {
             return None;
         }
+        let number = self.number;
         let url = match &self.paging {
             Paging::Numbered { template, last, .. } => {
                 if last.is_some_and(|last| self.number > last) {
@@ -79,7 +81,20 @@ impl Frontier {
             return None;
         }
         self.handed_out += 1;
-        Some(url)
+        Some((url, number))
+    }
+
+    /// Picks up where an earlier crawl of the same spider committed.
+    pub fn resume(&mut self, point: &ResumePoint) {
+        self.handed_out = point.seq;
+        match &point.next {
+            NextPage::Number(n) => self.number = *n,
+            NextPage::Url(url) => self.chained = Some(url.clone()),
+            NextPage::End => self.ended = true,
+        }
+        if matches!(self.paging, Paging::Next(_)) && !matches!(point.next, NextPage::Url(_)) {
+            self.ended = true;
+        }
     }
 
     /// A chain's page named its successor.
@@ -134,7 +149,7 @@ mod tests {
             last: Some(4),
         });
         let pages: Vec<_> = std::iter::from_fn(|| f.next_page())
-            .map(String::from)
+            .map(|(u, _)| String::from(u))
             .collect();
         assert_eq!(
             pages,
@@ -150,11 +165,11 @@ mod tests {
     #[test]
     fn chain_follows_until_absent_or_seen() {
         let mut f = Frontier::new(Paging::Next(url("http://h.test/a")));
-        assert_eq!(f.next_page(), Some(url("http://h.test/a")));
+        assert_eq!(f.next_page(), Some((url("http://h.test/a"), 0)));
         assert_eq!(f.next_page(), None, "the next page is not known yet");
         assert!(!f.is_exhausted());
         f.chain(Some(url("http://h.test/b")));
-        assert_eq!(f.next_page(), Some(url("http://h.test/b")));
+        assert_eq!(f.next_page(), Some((url("http://h.test/b"), 0)));
         f.chain(Some(url("http://h.test/a#top")));
         assert_eq!(f.next_page(), None, "a loop back ends paging");
         assert!(f.is_exhausted());
@@ -166,6 +181,34 @@ mod tests {
         f.next_page();
         f.chain(Some(url("javascript:void(0)")));
         assert!(f.is_exhausted());
+    }
+
+    #[test]
+    fn resumes_where_committed() {
+        let paging = Paging::Numbered {
+            template: "http://h.test/p/{page}".into(),
+            first: 1,
+            last: Some(5),
+        };
+        let mut f = Frontier::new(paging.clone());
+        f.resume(&ResumePoint {
+            seq: 3,
+            next: NextPage::Number(4),
+        });
+        assert_eq!(f.next_page(), Some((url("http://h.test/p/4"), 4)));
+        assert_eq!(f.handed_out(), 4);
+        let mut f = Frontier::new(paging);
+        f.resume(&ResumePoint {
+            seq: 5,
+            next: NextPage::End,
+        });
+        assert!(f.is_exhausted());
+        let mut chain = Frontier::new(Paging::Next(url("http://h.test/a")));
+        chain.resume(&ResumePoint {
+            seq: 2,
+            next: NextPage::Url(url("http://h.test/c")),
+        });
+        assert_eq!(chain.next_page(), Some((url("http://h.test/c"), 0)));
     }
 
     #[test]

@@ -14,17 +14,19 @@ mod summary;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use futures::Stream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 pub use frontier::normalize;
 pub use record::Record;
 pub use summary::{Failure, Summary};
 
+use crate::extract::Fields;
 use crate::fetch::Fetcher;
 use crate::spider::Spider;
 use summary::Counters;
@@ -41,6 +43,61 @@ pub enum CrawlError {
     Internal(String),
 }
 
+/// What the engine reports, in discovery order.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// One record.
+    Record(Record),
+    /// Every record of one list page has been sent (a failed page sends none).
+    PageDone(PageDone),
+}
+
+/// A list page whose records are all out: the unit a resumable crawl commits.
+#[derive(Debug, Clone)]
+pub struct PageDone {
+    /// The page's position in the crawl (0 for the first list page).
+    pub seq: u64,
+    /// The page's URL, as requested.
+    pub url: Url,
+    /// How many records it produced.
+    pub records: u32,
+    /// Where a crawl resumed after this page picks up.
+    pub resume: ResumePoint,
+    /// Detail pages first fetched for this page, by normalised URL, so that a
+    /// resumed crawl does not fetch them again for a later record.
+    pub details: Vec<(String, Arc<Fields>)>,
+}
+
+/// Where paging continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumePoint {
+    /// The sequence number of the next list page.
+    pub seq: u64,
+    /// Which page that is.
+    pub next: NextPage,
+}
+
+/// The next list page, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextPage {
+    /// Page number `n` of a `{page}` template.
+    Number(u64),
+    /// A page found by a `next` link.
+    Url(Url),
+    /// Paging has ended.
+    End,
+}
+
+/// An earlier crawl's committed progress, to continue from.
+#[derive(Debug, Clone)]
+pub struct Resume {
+    /// Where paging continues.
+    pub point: ResumePoint,
+    /// Detail pages already fetched, by normalised URL.
+    pub details: Vec<(String, Fields)>,
+}
+
 /// Limits on the crawl itself, beside the spider's `[limits]`.
 #[derive(Debug, Clone)]
 pub struct CrawlOptions {
@@ -51,6 +108,8 @@ pub struct CrawlOptions {
     /// List pages fetched ahead of the one being emitted, when the page range
     /// is known (default 8). Open-ended paging fetches one list page at a time.
     pub read_ahead: usize,
+    /// Continue an earlier crawl instead of starting at the first page.
+    pub resume: Option<Resume>,
 }
 
 impl Default for CrawlOptions {
@@ -59,6 +118,7 @@ impl Default for CrawlOptions {
             max_pages: None,
             max_items: None,
             read_ahead: 8,
+            resume: None,
         }
     }
 }
@@ -68,7 +128,7 @@ impl Default for CrawlOptions {
 /// `take(n)` stops it after `n` records; dropping it cancels every fetch.
 #[must_use = "a crawl does nothing unless its records are pulled"]
 pub struct Crawl {
-    records: mpsc::Receiver<Result<Record, CrawlError>>,
+    events: mpsc::Receiver<Result<Event, CrawlError>>,
     engine: JoinHandle<()>,
     stop: CancellationToken,
     counters: Arc<Counters>,
@@ -80,7 +140,7 @@ impl Crawl {
     pub fn start(spider: Spider, options: CrawlOptions) -> Result<Crawl, CrawlError> {
         let fetcher =
             Fetcher::new(&spider.limits).map_err(|e| CrawlError::Client(e.to_string()))?;
-        let (tx, records) = mpsc::channel(64);
+        let (tx, events) = mpsc::channel(64);
         let counters = Arc::new(Counters::new());
         let stop = CancellationToken::new();
         let driver = driver::Driver::new(
@@ -92,12 +152,20 @@ impl Crawl {
             stop.clone(),
         );
         Ok(Crawl {
-            records,
+            events,
             engine: tokio::spawn(driver.run()),
             stop,
             counters,
             fetcher,
         })
+    }
+
+    /// The next record or page mark; `None` when the crawl has ended.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: an event not returned stays queued for the next call.
+    pub async fn next_event(&mut self) -> Option<Result<Event, CrawlError>> {
+        self.events.recv().await
     }
 
     /// Asks the crawl to stop taking work: records already complete still
@@ -126,7 +194,14 @@ impl Stream for Crawl {
     type Item = Result<Record, CrawlError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.records.poll_recv(cx)
+        loop {
+            return match ready!(self.events.poll_recv(cx)) {
+                Some(Ok(Event::PageDone(_))) => continue,
+                Some(Ok(Event::Record(record))) => Poll::Ready(Some(Ok(record))),
+                Some(Err(e)) => Poll::Ready(Some(Err(e))),
+                None => Poll::Ready(None),
+            };
+        }
     }
 }
 

@@ -28,7 +28,7 @@
 //!
 //! The modules, top-down: [`spider`] (what to crawl), [`extract`] (how to read
 //! a page), [`fetch`] (how to ask politely), [`crawl`] (the engine), [`sink`]
-//! (where records go), [`demo`] (the built-in demo site).
+//! (where records go), [`state`] (resuming), [`demo`] (the built-in demo site).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -39,6 +39,7 @@ pub mod extract;
 pub mod fetch;
 pub mod sink;
 pub mod spider;
+pub mod state;
 
 pub use crawl::{Crawl, CrawlError, CrawlOptions, Record, Summary};
 pub use fetch::{FetchError, Fetcher};

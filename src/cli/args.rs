@@ -48,7 +48,7 @@ pub enum Command {
 pub struct CrawlArgs {
     /// The spider file (TOML).
     pub spider: PathBuf,
-    /// Output: FILE.jsonl, FILE.csv, FILE.json, or - for stdout (default).
+    /// Output: FILE.jsonl, FILE.csv, FILE.json, sqlite:PATH, postgres://…, or - for stdout (default).
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<String>,
     #[command(flatten)]
@@ -62,6 +62,9 @@ pub struct CrawlArgs {
     /// Stop after N records.
     #[arg(long, value_name = "N")]
     pub max_items: Option<u64>,
+    /// PostgreSQL output: connections in the pool at most.
+    #[arg(long, value_name = "N", default_value = "4")]
+    pub db_pool: std::num::NonZeroUsize,
 }
 
 /// Flags that override the spider file's `[limits]`.

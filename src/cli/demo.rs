@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use trawl::crawl::CrawlOptions;
 use trawl::demo::{DemoServer, DemoSite};
-use trawl::sink::{Sink, Target};
+use trawl::sink::{Sink, SinkOptions, Target};
 use trawl::spider::Rate;
 use trawl::{Crawl, Spider};
 
@@ -64,13 +64,17 @@ async fn crawl_example(origin: &str, text: &str) -> ExitCode {
     spider.limits.rate = Rate::new(50.0).expect("50 is a valid rate");
     spider.limits.burst = std::num::NonZeroU32::new(10).expect("10 is not zero");
     eprintln!("trawl demo: crawling {origin} (rate 50/s, burst 10 against the local demo site)");
-    let sink = match Sink::open(Target::Stdout, columns(&spider)) {
+    let options = SinkOptions {
+        columns: columns(&spider),
+        ..SinkOptions::default()
+    };
+    let sink = match Sink::open(Target::Stdout, options).await {
         Ok(sink) => sink,
         Err(e) => return fail(exit::FAULT, e),
     };
     let name = spider.name.clone();
     match Crawl::start(spider, CrawlOptions::default()) {
-        Ok(crawl) => super::run::drive(crawl, sink, &name).await,
+        Ok(crawl) => super::run::drive(crawl, sink, &name, None).await,
         Err(e) => fail(exit::FAULT, e),
     }
 }

@@ -8,11 +8,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use trawl::crawl::CrawlOptions;
-use trawl::sink::{Sink, Target};
+use trawl::sink::{Sink, SinkOptions, Target};
+use trawl::state::{Saved, StateStore};
 use trawl::{Crawl, Spider};
 
 use args::{CrawlArgs, Overrides};
-use run::exit;
+use run::{exit, Resumable};
 
 pub use demo::demo;
 
@@ -41,39 +42,94 @@ pub fn check(path: &Path, overrides: &Overrides) -> ExitCode {
     }
 }
 
-/// `trawl crawl`: everything is checked before the first request.
+/// `trawl crawl`: everything is checked, the state opened and the output
+/// opened before the first request.
 pub async fn crawl(args: CrawlArgs) -> ExitCode {
-    let spider = match load(&args.spider, &args.overrides) {
-        Ok(spider) => spider,
-        Err(code) => return code,
-    };
-    if let Some(dir) = &args.state {
-        return fail(
-            exit::USAGE,
-            format!(
-                "--state {}: resumable state is not available in this version of trawl",
-                dir.display()
-            ),
-        );
+    match prepare(&args).await {
+        Ok((spider, sink, saved, state)) => {
+            let options = CrawlOptions {
+                max_pages: args.max_pages,
+                max_items: args.max_items,
+                resume: saved.resume,
+                ..CrawlOptions::default()
+            };
+            let name = spider.name.clone();
+            match Crawl::start(spider, options) {
+                Ok(crawl) => run::drive(crawl, sink, &name, state).await,
+                Err(e) => fail(exit::FAULT, e),
+            }
+        }
+        Err(code) => code,
     }
+}
+
+type Prepared = (Spider, Sink, Saved, Option<Resumable>);
+
+async fn prepare(args: &CrawlArgs) -> Result<Prepared, ExitCode> {
+    let spider = load(&args.spider, &args.overrides)?;
     let target = match args.output.as_deref().map(Target::parse).transpose() {
         Ok(target) => target.unwrap_or(Target::Stdout),
-        Err(message) => return fail(exit::USAGE, format!("-o {message}")),
+        Err(message) => return Err(fail(exit::USAGE, format!("-o {message}"))),
     };
-    let sink = match Sink::open(target, columns(&spider)) {
-        Ok(sink) => sink,
-        Err(e) => return fail(exit::FAULT, e),
+    let (saved, state) = match &args.state {
+        Some(dir) => open_state(dir, args, &target)?,
+        None => (Saved::default(), None),
     };
-    let options = CrawlOptions {
-        max_pages: args.max_pages,
-        max_items: args.max_items,
-        ..CrawlOptions::default()
+    let options = SinkOptions {
+        columns: columns(&spider),
+        table: spider.name.clone(),
+        resume_at: saved.resume.as_ref().map(|_| saved.sink_position),
+        pool_size: args.db_pool.get(),
     };
-    let name = spider.name.clone();
-    match Crawl::start(spider, options) {
-        Ok(crawl) => run::drive(crawl, sink, &name).await,
-        Err(e) => fail(exit::FAULT, e),
+    let sink = Sink::open(target, options)
+        .await
+        .map_err(|e| fail(exit::FAULT, e))?;
+    Ok((spider, sink, saved, state))
+}
+
+fn open_state(
+    dir: &Path,
+    args: &CrawlArgs,
+    target: &Target,
+) -> Result<(Saved, Option<Resumable>), ExitCode> {
+    if !target.is_resumable() {
+        return Err(fail(
+            exit::USAGE,
+            "--state needs -o FILE or a database: stdout cannot be rewound to the last commit",
+        ));
     }
+    let text = std::fs::read_to_string(&args.spider).map_err(|e| {
+        fail(
+            exit::USAGE,
+            format!("{}: cannot read ({e})", args.spider.display()),
+        )
+    })?;
+    let (store, saved) = StateStore::open(dir, &text, &target.to_string()).map_err(|e| {
+        let code = if e.is_usage() {
+            exit::USAGE
+        } else {
+            exit::FAULT
+        };
+        fail(code, e)
+    })?;
+    if saved.complete {
+        eprintln!(
+            "trawl: the crawl in {} is complete ({} records in {target}); delete {} to crawl again",
+            dir.display(),
+            saved.records,
+            dir.display()
+        );
+        return Err(ExitCode::from(exit::OK));
+    }
+    if saved.resume.is_some() {
+        eprintln!(
+            "trawl: resuming from {} ({} records committed)",
+            dir.display(),
+            saved.records
+        );
+    }
+    let unlimited = args.max_pages.is_none() && args.max_items.is_none();
+    Ok((saved, Some(Resumable { store, unlimited })))
 }
 
 /// Field names in record order: list fields, then detail fields not already listed.

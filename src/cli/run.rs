@@ -1,12 +1,13 @@
-//! Running a crawl into a sink: signals, progress, summary and exit codes.
+//! Running a crawl into a sink: checkpoints, signals, progress, summary and exit codes.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, SignalKind};
+use trawl::crawl::Event;
+use trawl::state::{Pending, StateStore};
 use trawl::{Crawl, Sink};
 
 /// SPEC §2 exit statuses.
@@ -23,39 +24,67 @@ pub mod exit {
     pub const SIGTERM: u8 = 143;
 }
 
+/// Commit at least this often, at a page boundary…
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// …or after this many records, whichever comes first.
+const CHECKPOINT_RECORDS: u64 = 1000;
+
+/// The state a resumable crawl commits to.
+pub struct Resumable {
+    /// The open state database.
+    pub store: StateStore,
+    /// Whether reaching the end means the crawl is complete (no
+    /// `--max-pages`/`--max-items` cut it short).
+    pub unlimited: bool,
+}
+
 /// Pulls every record into `sink`, stopping cleanly on SIGINT or SIGTERM.
 ///
 /// On the first signal the crawl stops taking work, records already complete
-/// are written, the sink is finished and the summary printed; a second
-/// SIGINT exits at once.
-pub async fn drive(mut crawl: Crawl, mut sink: Sink, name: &str) -> ExitCode {
+/// are written, the sink is checkpointed and finished and the summary
+/// printed; a second SIGINT exits at once.
+pub async fn drive(
+    mut crawl: Crawl,
+    mut sink: Sink,
+    name: &str,
+    mut state: Option<Resumable>,
+) -> ExitCode {
     let (mut sigint, mut sigterm) = match (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
     ) {
         (Ok(i), Ok(t)) => (i, t),
-        _ => {
-            eprintln!("trawl: error: cannot install signal handlers");
-            return ExitCode::from(exit::FAULT);
-        }
+        _ => return super::fail(exit::FAULT, "cannot install signal handlers"),
     };
     let progress = Progress::new(name);
+    let mut pending = Pending::default();
+    let mut last_commit = Instant::now();
     let mut status = exit::OK;
     let mut stopping = false;
     loop {
         tokio::select! {
-            next = crawl.next() => match next {
-                Some(Ok(record)) => {
+            event = crawl.next_event() => match event {
+                Some(Ok(Event::Record(record))) => {
                     if let Err(e) = sink.write(&record).await {
-                        eprintln!("trawl: error: {e}");
-                        status = exit::FAULT;
+                        status = report(e);
                         break;
                     }
                     progress.tick(&crawl);
                 }
+                Some(Ok(Event::PageDone(page))) => {
+                    let Some(state) = &mut state else { continue };
+                    pending.push(page);
+                    if pending.records() >= CHECKPOINT_RECORDS || last_commit.elapsed() >= CHECKPOINT_EVERY {
+                        if let Err(code) = checkpoint(&mut sink, &mut state.store, &mut pending).await {
+                            status = code;
+                            break;
+                        }
+                        last_commit = Instant::now();
+                    }
+                }
+                Some(Ok(_)) => {}
                 Some(Err(e)) => {
-                    eprintln!("trawl: error: {e}");
-                    status = exit::FAULT;
+                    status = report(e);
                     break;
                 }
                 None => break,
@@ -75,12 +104,59 @@ pub async fn drive(mut crawl: Crawl, mut sink: Sink, name: &str) -> ExitCode {
         }
     }
     progress.finish();
-    if let Err(e) = sink.finish().await {
-        eprintln!("trawl: error: {e}");
-        status = status.max(exit::FAULT);
-    }
+    status = close(sink, state, &mut pending, status).await;
     eprintln!("trawl: {}", crawl.summary());
     ExitCode::from(status)
+}
+
+/// Makes the sink durable, then records in the state what it now holds.
+async fn checkpoint(
+    sink: &mut Sink,
+    store: &mut StateStore,
+    pending: &mut Pending,
+) -> Result<u64, u8> {
+    let position = sink.checkpoint().await.map_err(report)?;
+    store.commit(pending, position, false).map_err(report)?;
+    Ok(position)
+}
+
+/// Commits what is done, finishes the sink, and marks a finished crawl complete.
+///
+/// Complete is recorded only after the sink is finished, so an interruption
+/// in between resumes into a crawl with nothing left but closing the output.
+async fn close(
+    mut sink: Sink,
+    state: Option<Resumable>,
+    pending: &mut Pending,
+    mut status: u8,
+) -> u8 {
+    let mut committed = None;
+    let mut state = state;
+    if let Some(resumable) = &mut state {
+        match checkpoint(&mut sink, &mut resumable.store, pending).await {
+            Ok(position) => committed = Some(position),
+            Err(code) => status = status.max(code),
+        }
+    }
+    if let Err(e) = sink.finish().await {
+        status = status.max(report(e));
+    }
+    if let (Some(resumable), Some(position)) = (&mut state, committed) {
+        if status == exit::OK && resumable.unlimited {
+            if let Err(e) = resumable
+                .store
+                .commit(&mut Pending::default(), position, true)
+            {
+                status = report(e);
+            }
+        }
+    }
+    status
+}
+
+fn report(error: impl std::fmt::Display) -> u8 {
+    eprintln!("trawl: error: {error}");
+    exit::FAULT
 }
 
 /// A spinner with counts, on stderr, only when stderr is a terminal.
@@ -93,10 +169,9 @@ impl Progress {
     fn new(name: &str) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]")
-                    .expect("a valid template"),
-            );
+            let style = ProgressStyle::with_template("{spinner} {prefix} {msg} [{elapsed}]")
+                .expect("a valid template");
+            bar.set_style(style);
             bar.set_prefix(name.to_string());
             bar.enable_steady_tick(Duration::from_millis(120));
             bar

@@ -121,18 +121,21 @@ impl Fetcher {
     /// its concurrency permit; nothing else is lost.
     pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
         let mut url = url.clone();
-        for hop in 0..=MAX_REDIRECTS {
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(match hop {
-                    0 => FetchErrorKind::NotHttp,
-                    _ => FetchErrorKind::Redirect(format!("to non-http(s) URL {url}")),
-                }
-                .at(&url));
-            }
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchErrorKind::NotHttp.at(&url));
+        }
+        for _ in 0..=MAX_REDIRECTS {
             let host = self.inner.hosts.get(&url);
             self.check_robots(&host, &url).await?;
             match self.with_retries(&host, &url).await? {
                 Answer::Page(page) => return Ok(page),
+                // The failure belongs to the page that redirected, not to a
+                // URL that was never fetched.
+                Answer::Redirect(next) if !matches!(next.scheme(), "http" | "https") => {
+                    return Err(
+                        FetchErrorKind::Redirect(format!("to non-http(s) URL {next}")).at(&url),
+                    )
+                }
                 Answer::Redirect(next) => url = next,
             }
         }

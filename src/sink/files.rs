@@ -1,0 +1,197 @@
+//! The three file formats. Synchronous and buffered; `checkpoint` flushes,
+//! syncs and returns the file's length, the position a resume cuts back to.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::crawl::Record;
+
+/// Opens `path` for writing: created empty, or — resuming — cut back to `position`.
+pub fn open_at(path: &Path, position: Option<u64>) -> io::Result<File> {
+    let Some(position) = position else {
+        return File::create(path);
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    let length = file.metadata()?.len();
+    if length < position {
+        return Err(io::Error::other(format!(
+            "the file holds {length} bytes but the state committed {position}; \
+             it was changed outside trawl (delete the state directory to start afresh)"
+        )));
+    }
+    file.set_len(position)?;
+    file.seek(SeekFrom::End(0))?;
+    Ok(file)
+}
+
+/// Flushes and syncs; the file's length is the committed position.
+fn sync(file: &File) -> io::Result<u64> {
+    file.sync_data()?;
+    Ok(file.metadata()?.len())
+}
+
+/// One JSON object per line, on stdout or in a file.
+pub struct JsonLinesWriter {
+    out: Output,
+}
+
+enum Output {
+    /// Flushed per record, so records leave as soon as they exist.
+    Stdout(io::Stdout),
+    File(BufWriter<File>),
+}
+
+impl JsonLinesWriter {
+    pub fn stdout() -> JsonLinesWriter {
+        JsonLinesWriter {
+            out: Output::Stdout(io::stdout()),
+        }
+    }
+
+    pub fn file(file: File) -> JsonLinesWriter {
+        JsonLinesWriter {
+            out: Output::File(BufWriter::with_capacity(64 * 1024, file)),
+        }
+    }
+
+    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record)?;
+        line.push(b'\n');
+        match &mut self.out {
+            Output::Stdout(out) => {
+                let mut out = out.lock();
+                out.write_all(&line)?;
+                out.flush()
+            }
+            Output::File(out) => out.write_all(&line),
+        }
+    }
+
+    pub fn checkpoint(&mut self) -> io::Result<u64> {
+        match &mut self.out {
+            Output::Stdout(out) => out.flush().map(|()| 0),
+            Output::File(out) => {
+                out.flush()?;
+                sync(out.get_ref())
+            }
+        }
+    }
+}
+
+/// CSV with a header row of field names in declaration order.
+pub struct CsvWriter {
+    out: csv::Writer<File>,
+    /// Empty until known: a JSON spider without fields takes the first record's keys.
+    columns: Vec<String>,
+    header_written: bool,
+}
+
+impl CsvWriter {
+    /// `resumed`: the file already holds the header (and maybe rows).
+    pub fn new(file: File, columns: Vec<String>, resumed: bool) -> CsvWriter {
+        CsvWriter {
+            out: csv::Writer::from_writer(file),
+            columns,
+            header_written: resumed,
+        }
+    }
+
+    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        if !self.header_written {
+            if self.columns.is_empty() {
+                self.columns = record.fields().keys().cloned().collect();
+            }
+            self.out.write_record(&self.columns)?;
+            self.header_written = true;
+        }
+        if self.columns.is_empty() {
+            // Resumed with whole-item records: the header fixed the columns.
+            self.columns = record.fields().keys().cloned().collect();
+        }
+        let row = self.columns.iter().map(|name| cell(record.get(name)));
+        self.out.write_record(row)?;
+        Ok(())
+    }
+
+    pub fn checkpoint(&mut self) -> io::Result<u64> {
+        self.out.flush()?;
+        sync(self.out.get_ref())
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        if !self.header_written && !self.columns.is_empty() {
+            self.out.write_record(&self.columns)?;
+        }
+        self.checkpoint().map(drop)
+    }
+}
+
+/// A CSV cell: strings as they are, `null` empty, anything else as JSON.
+fn cell(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// One well-formed JSON array, closed even when the writer is dropped.
+///
+/// The committed position is always just after a record (or 0), never after
+/// the closing bracket, so a resume cuts the bracket off and goes on.
+pub struct JsonArrayWriter {
+    out: Option<BufWriter<File>>,
+    /// Whether a record precedes the next one (so it needs a comma).
+    started: bool,
+}
+
+impl JsonArrayWriter {
+    /// `position` > 0 means the file already holds the opening of the array.
+    pub fn new(file: File, position: u64) -> JsonArrayWriter {
+        JsonArrayWriter {
+            out: Some(BufWriter::with_capacity(64 * 1024, file)),
+            started: position > 0,
+        }
+    }
+
+    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        let out = self.out.as_mut().expect("written only before finish");
+        out.write_all(if self.started { b",\n" } else { b"[\n" })?;
+        serde_json::to_writer(&mut *out, record)?;
+        self.started = true;
+        Ok(())
+    }
+
+    pub fn checkpoint(&mut self) -> io::Result<u64> {
+        let out = self.out.as_mut().expect("checkpointed only before finish");
+        out.flush()?;
+        sync(out.get_ref())
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.close()
+    }
+
+    fn close(&mut self) -> io::Result<()> {
+        let Some(mut out) = self.out.take() else {
+            return Ok(());
+        };
+        out.write_all(if self.started { b"\n]\n" } else { b"[]\n" })?;
+        out.flush()?;
+        out.get_ref().sync_data()
+    }
+}
+
+impl Drop for JsonArrayWriter {
+    fn drop(&mut self) {
+        // The safety net for exits that skip `finish`: keep the array well-formed.
+        let _ = self.close();
+    }
+}

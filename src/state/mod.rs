@@ -1,0 +1,330 @@
+//! RESUME: a crawl's committed progress, kept in an embedded SQLite database.
+//!
+//! Records leave the engine in discovery order and a list page's records
+//! are followed by its `PageDone`, so what has been written is always a
+//! prefix of the crawl: whole pages, then part of one. A checkpoint makes the
+//! sink durable first (flush + fsync, or a database commit) and then, in one
+//! transaction here, records the sink's position, the pages now done, the
+//! detail pages they fetched and where paging continues. A rerun cuts the
+//! output back to that position and continues from there: records of the
+//! page that was half written are dropped and written again, nothing
+//! committed is fetched or written twice.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use url::Url;
+
+use crate::crawl::{NextPage, PageDone, Resume, ResumePoint};
+use crate::extract::Fields;
+
+/// The state file inside the state directory.
+pub const STATE_FILE: &str = "trawl-state.sqlite";
+/// Marks a database as trawl's, and which layout it has.
+const FORMAT: &str = "trawl-state-1";
+
+/// A state directory that cannot be used, saying what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The directory or database cannot be opened or written.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The file is not a trawl state database, or is damaged.
+    #[error("{path}: not a usable trawl state file ({reason}); point --state at another directory, or delete this one to start afresh")]
+    Unusable {
+        /// The state file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The spider file or output changed since the state was written.
+    #[error("{dir}: this state belongs to a different {what}; rerun with the original one, or delete {dir} to start afresh")]
+    Changed {
+        /// The state directory.
+        dir: PathBuf,
+        /// `spider file` or `output`.
+        what: &'static str,
+    },
+}
+
+impl StateError {
+    /// Whether the user's arguments are at fault (exit 2) rather than the machine (exit 1).
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, StateError::Io { .. })
+    }
+}
+
+/// What an earlier run committed.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    /// Where to continue; `None` for a fresh crawl.
+    pub resume: Option<Resume>,
+    /// The sink's committed position.
+    pub sink_position: u64,
+    /// Records committed so far.
+    pub records: u64,
+    /// The crawl ran to its end.
+    pub complete: bool,
+}
+
+/// Pages done since the last checkpoint, waiting to be committed.
+#[derive(Debug, Default)]
+pub struct Pending {
+    pages: Vec<PageDone>,
+    records: u64,
+}
+
+impl Pending {
+    /// Adds a page whose records have all been written to the sink.
+    pub fn push(&mut self, page: PageDone) {
+        self.records += u64::from(page.records);
+        self.pages.push(page);
+    }
+
+    /// Records in the pending pages.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+}
+
+/// The open state database.
+pub struct StateStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl StateStore {
+    /// Opens or creates the state in `dir` for this spider text and output.
+    pub fn open(
+        dir: &Path,
+        spider_text: &str,
+        output: &str,
+    ) -> Result<(StateStore, Saved), StateError> {
+        let io = |path: &Path, e: &dyn std::fmt::Display| StateError::Io {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| io(dir, &format!("cannot create the state directory ({e})")))?;
+        let path = dir.join(STATE_FILE);
+        let existed = path.exists();
+        let conn = Connection::open(&path).map_err(|e| io(&path, &e))?;
+        let store = StateStore { conn, path };
+        store.configure()?;
+        if !existed {
+            store.create(spider_text, output)?;
+            return Ok((store, Saved::default()));
+        }
+        store.check(dir, spider_text, output)?;
+        let saved = store.load()?;
+        Ok((store, saved))
+    }
+
+    fn unusable(&self, reason: impl std::fmt::Display) -> StateError {
+        StateError::Unusable {
+            path: self.path.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn configure(&self) -> Result<(), StateError> {
+        // WAL: a commit is one append; NORMAL sync keeps it atomic across a
+        // crash. A commit lost to power failure only moves the resume point
+        // back, and the sink is cut back with it.
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| self.unusable(e))
+    }
+
+    fn create(&self, spider_text: &str, output: &str) -> Result<(), StateError> {
+        self.conn
+            .execute_batch(
+                "BEGIN;
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE progress (id INTEGER PRIMARY KEY CHECK (id = 1),
+                     next_seq INTEGER NOT NULL, next_kind TEXT NOT NULL, next_value TEXT,
+                     sink_position INTEGER NOT NULL, records INTEGER NOT NULL, complete INTEGER NOT NULL);
+                 CREATE TABLE pages (seq INTEGER PRIMARY KEY, url TEXT NOT NULL, records INTEGER NOT NULL);
+                 CREATE TABLE details (url TEXT PRIMARY KEY, fields TEXT NOT NULL);
+                 COMMIT;",
+            )
+            .map_err(|e| self.unusable(e))?;
+        let meta = [
+            ("format", FORMAT),
+            ("spider", spider_text),
+            ("output", output),
+        ];
+        for (key, value) in meta {
+            self.conn
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![key, value],
+                )
+                .map_err(|e| self.unusable(e))?;
+        }
+        Ok(())
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|e| self.unusable(e))
+    }
+
+    fn check(&self, dir: &Path, spider_text: &str, output: &str) -> Result<(), StateError> {
+        if self.meta("format")?.as_deref() != Some(FORMAT) {
+            return Err(self.unusable("it was not written by this version of trawl"));
+        }
+        let changed = |what| StateError::Changed {
+            dir: dir.to_path_buf(),
+            what,
+        };
+        if self.meta("spider")?.as_deref() != Some(spider_text) {
+            return Err(changed("spider file"));
+        }
+        if self.meta("output")?.as_deref() != Some(output) {
+            return Err(changed("output"));
+        }
+        Ok(())
+    }
+
+    fn load(&self) -> Result<Saved, StateError> {
+        type Row = (u64, String, Option<String>, u64, u64, bool);
+        let row: Option<Row> = self
+            .conn
+            .query_row(
+                "SELECT next_seq, next_kind, next_value, sink_position, records, complete FROM progress WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .optional()
+            .map_err(|e| self.unusable(e))?;
+        let Some((seq, kind, value, sink_position, records, complete)) = row else {
+            return Ok(Saved::default());
+        };
+        let next = match (kind.as_str(), value) {
+            ("number", Some(n)) => NextPage::Number(n.parse().map_err(|e| self.unusable(e))?),
+            ("url", Some(u)) => NextPage::Url(Url::parse(&u).map_err(|e| self.unusable(e))?),
+            ("end", _) => NextPage::End,
+            (other, _) => return Err(self.unusable(format!("unknown paging state `{other}`"))),
+        };
+        Ok(Saved {
+            resume: Some(Resume {
+                point: ResumePoint { seq, next },
+                details: self.load_details()?,
+            }),
+            sink_position,
+            records,
+            complete,
+        })
+    }
+
+    fn load_details(&self) -> Result<Vec<(String, Fields)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT url, fields FROM details")
+            .map_err(|e| self.unusable(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.unusable(e))?;
+        rows.map(|row| {
+            let (url, text) = row.map_err(|e| self.unusable(e))?;
+            let fields: Fields = serde_json::from_str(&text).map_err(|e| self.unusable(e))?;
+            Ok((url, fields))
+        })
+        .collect()
+    }
+
+    /// Commits the pending pages with the sink's position, in one transaction.
+    ///
+    /// Call it only after the sink's own checkpoint returned `sink_position`.
+    pub fn commit(
+        &mut self,
+        pending: &mut Pending,
+        sink_position: u64,
+        complete: bool,
+    ) -> Result<(), StateError> {
+        let Some(last) = pending.pages.last() else {
+            return self.mark(sink_position, complete);
+        };
+        let (kind, value) = match &last.resume.next {
+            NextPage::Number(n) => ("number", Some(n.to_string())),
+            NextPage::Url(url) => ("url", Some(url.to_string())),
+            NextPage::End => ("end", None),
+        };
+        let next_seq = last.resume.seq;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| io_error(&self.path, e))?;
+        let added: u64 = pending.records;
+        tx.execute(
+            "INSERT INTO progress (id, next_seq, next_kind, next_value, sink_position, records, complete)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET next_seq = ?1, next_kind = ?2, next_value = ?3,
+                 sink_position = ?4, records = records + ?5, complete = ?6",
+            params![next_seq, kind, value, sink_position, added, complete],
+        )
+        .map_err(|e| io_error(&self.path, e))?;
+        for page in &pending.pages {
+            tx.execute(
+                "INSERT OR REPLACE INTO pages (seq, url, records) VALUES (?1, ?2, ?3)",
+                params![page.seq, page.url.as_str(), page.records],
+            )
+            .map_err(|e| io_error(&self.path, e))?;
+            for (url, fields) in &page.details {
+                let text = serde_json::to_string(fields.as_ref()).expect("fields serialise");
+                tx.execute(
+                    "INSERT OR IGNORE INTO details (url, fields) VALUES (?1, ?2)",
+                    params![url, text],
+                )
+                .map_err(|e| io_error(&self.path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| io_error(&self.path, e))?;
+        *pending = Pending::default();
+        Ok(())
+    }
+
+    /// Updates the position and completion without new pages.
+    fn mark(&mut self, sink_position: u64, complete: bool) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "UPDATE progress SET sink_position = ?1, complete = ?2 WHERE id = 1",
+                params![sink_position, complete],
+            )
+            .map_err(|e| io_error(&self.path, e))?;
+        if self.conn.changes() == 0 && complete {
+            // A crawl that ended before its first page was done.
+            self.conn
+                .execute(
+                    "INSERT INTO progress (id, next_seq, next_kind, next_value, sink_position, records, complete)
+                     VALUES (1, 0, 'end', NULL, ?1, 0, 1)",
+                    params![sink_position],
+                )
+                .map_err(|e| io_error(&self.path, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn io_error(path: &Path, e: rusqlite::Error) -> StateError {
+    StateError::Io {
+        path: path.to_path_buf(),
+        reason: format!("cannot write the state ({e})"),
+    }
+}

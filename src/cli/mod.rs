@@ -50,6 +50,7 @@ pub async fn crawl(args: CrawlArgs) -> ExitCode {
             let options = CrawlOptions {
                 max_pages: args.max_pages,
                 max_items: args.max_items,
+                page_details: args.state.is_some(),
                 resume: saved.resume,
                 ..CrawlOptions::default()
             };

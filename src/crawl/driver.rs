@@ -9,7 +9,7 @@
 //! read-ahead bounds how many list pages (and so how many items and detail
 //! fetches) are held at once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use super::details::{detail_key, DetailKey, Details, Lookup};
 use super::frontier::{normalize, Frontier};
 use super::summary::Counters;
 use super::{CrawlError, CrawlOptions, Event, NextPage, PageDone, Record, ResumePoint};
@@ -32,7 +33,7 @@ enum Done {
         result: Result<(Url, ListPage), PageError>,
     },
     Detail {
-        key: String,
+        key: DetailKey,
         result: Result<Fields, PageError>,
     },
 }
@@ -63,8 +64,8 @@ struct Slot {
     state: SlotState,
     /// Where paging goes after this page; known once the page is read.
     after: NextPage,
-    /// Detail pages first requested by this page's items.
-    fresh_details: Vec<String>,
+    /// Detail pages first requested by this page's items (URL and key).
+    fresh_details: Vec<(String, DetailKey)>,
 }
 
 enum SlotState {
@@ -78,16 +79,9 @@ enum SlotState {
 
 struct Item {
     fields: Fields,
-    /// The normalised detail URL, if the item has one to follow.
-    detail: Option<String>,
+    /// The detail page, if the item has one to follow.
+    detail: Option<DetailKey>,
 }
-
-enum Detail {
-    Fetching,
-    Ready(Arc<Fields>),
-    Failed,
-}
-
 /// Whether the engine should keep going.
 enum Flow {
     Continue,
@@ -105,7 +99,7 @@ pub(super) struct Driver {
     slots: VecDeque<Slot>,
     /// Sequence number of `slots[0]`.
     front_seq: u64,
-    details: HashMap<String, Detail>,
+    details: Details,
     tasks: JoinSet<Done>,
     emitted: u64,
 }
@@ -121,15 +115,15 @@ impl Driver {
     ) -> Driver {
         let mut frontier = Frontier::new(spider.paging.clone());
         let mut front_seq = 0;
-        let mut details = HashMap::new();
+        let mut details = Details::default();
         if let Some(resume) = options.resume.take() {
             front_seq = resume.point.seq;
             frontier.resume(&resume.point);
-            details = resume
-                .details
-                .into_iter()
-                .map(|(key, fields)| (key, Detail::Ready(Arc::new(fields))))
-                .collect();
+            for (url, fields) in resume.details {
+                if let Err(e) = details.preload(detail_key(&url), fields) {
+                    tracing::warn!("cannot keep detail fields from the state ({e}); {url} will be fetched again");
+                }
+            }
         }
         Driver {
             frontier,
@@ -154,6 +148,9 @@ impl Driver {
             if let Flow::Finished = self.emit().await {
                 break;
             }
+            // Emitting may have freed every slot with no task left in flight:
+            // refill now, or `join_next` below returns `None` and paging ends early.
+            self.schedule();
             if self.slots.is_empty() && (self.frontier.is_exhausted() || self.at_page_limit()) {
                 break;
             }
@@ -215,17 +212,17 @@ impl Driver {
         match done {
             Done::List { seq, result } => self.absorb_list(seq, result),
             Done::Detail { key, result } => {
-                let state = match result {
+                let fields = match result {
                     Ok(fields) => {
                         Counters::add(&self.counters.pages);
-                        Detail::Ready(Arc::new(fields))
+                        Some(fields)
                     }
                     Err(e) => {
                         self.counters.fail(&e.url, e.reason);
-                        Detail::Failed
+                        None
                     }
                 };
-                self.details.insert(key, state);
+                self.details.resolve(key, fields);
             }
         }
     }
@@ -297,7 +294,12 @@ impl Driver {
     }
 
     /// Builds an item and starts its detail fetch unless that URL is known.
-    fn item(&mut self, page_url: &Url, fields: Fields, fresh: &mut Vec<String>) -> Item {
+    fn item(
+        &mut self,
+        page_url: &Url,
+        fields: Fields,
+        fresh: &mut Vec<(String, DetailKey)>,
+    ) -> Item {
         let detail = self
             .spider
             .detail
@@ -308,18 +310,14 @@ impl Driver {
             });
         let detail = detail.filter(|url| matches!(url.scheme(), "http" | "https"));
         let detail = detail.map(|url| {
-            let key = normalize(&url);
-            if !self.details.contains_key(&key) {
-                self.details.insert(key.clone(), Detail::Fetching);
-                fresh.push(key.clone());
-                let (fetcher, spider, task_key) =
-                    (self.fetcher.clone(), self.spider.clone(), key.clone());
+            let normalized = normalize(&url);
+            let key = detail_key(&normalized);
+            if self.details.claim(key) {
+                fresh.push((normalized, key));
+                let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
                 self.tasks.spawn(async move {
                     let result = fetch_detail(&fetcher, &spider, &url).await;
-                    Done::Detail {
-                        key: task_key,
-                        result,
-                    }
+                    Done::Detail { key, result }
                 });
             }
             key
@@ -338,12 +336,12 @@ impl Driver {
             };
             let mut sent = next_index;
             while let Some(item) = items.as_ref().and_then(|items| items.front()) {
-                let detail = match item.detail.as_ref().map(|key| self.details.get(key)) {
-                    Some(Some(Detail::Fetching)) => {
+                let detail = match item.detail.map(|key| self.details.lookup(key)) {
+                    Some(Lookup::Pending) => {
                         set_next_index(front, sent);
                         return Flow::Continue;
                     }
-                    Some(Some(Detail::Ready(fields))) => Some(fields.clone()),
+                    Some(Lookup::Ready(fields)) => Some(fields),
                     _ => None,
                 };
                 let item = items
@@ -351,6 +349,9 @@ impl Driver {
                     .and_then(|i| i.pop_front())
                     .expect("checked above");
                 let fields = merge(&self.spider, item.fields, detail.as_deref());
+                if let Some(key) = item.detail {
+                    self.details.release(key);
+                }
                 let record = Record::new(fields, self.front_seq, sent);
                 sent += 1;
                 if self.tx.send(Ok(Event::Record(record))).await.is_err() {
@@ -377,14 +378,17 @@ impl Driver {
     }
 
     fn page_done(&self, slot: Slot, records: u32) -> PageDone {
-        let details = slot
-            .fresh_details
-            .into_iter()
-            .filter_map(|key| match self.details.get(&key) {
-                Some(Detail::Ready(fields)) => Some((key, fields.clone())),
-                _ => None,
-            })
-            .collect();
+        let details = match self.options.page_details {
+            false => Vec::new(),
+            true => slot
+                .fresh_details
+                .into_iter()
+                .filter_map(|(url, key)| match self.details.lookup(key) {
+                    Lookup::Ready(fields) => Some((url, fields)),
+                    _ => None,
+                })
+                .collect(),
+        };
         PageDone {
             seq: self.front_seq,
             url: slot.url,

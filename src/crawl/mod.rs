@@ -6,6 +6,7 @@
 //! Dropping the `Crawl` aborts the engine, which drops the `JoinSet`, which
 //! aborts every fetch and so releases every connection.
 
+mod details;
 mod driver;
 mod frontier;
 mod record;
@@ -65,7 +66,8 @@ pub struct PageDone {
     /// Where a crawl resumed after this page picks up.
     pub resume: ResumePoint,
     /// Detail pages first fetched for this page, by normalised URL, so that a
-    /// resumed crawl does not fetch them again for a later record.
+    /// resumed crawl does not fetch them again for a later record (filled
+    /// only with [`CrawlOptions::page_details`]).
     pub details: Vec<(String, Arc<Fields>)>,
 }
 
@@ -110,8 +112,9 @@ pub struct CrawlOptions {
     pub read_ahead: usize,
     /// Continue an earlier crawl instead of starting at the first page.
     pub resume: Option<Resume>,
+    /// Fill [`PageDone::details`] (a state store needs them; default false).
+    pub page_details: bool,
 }
-
 impl Default for CrawlOptions {
     fn default() -> CrawlOptions {
         CrawlOptions {
@@ -119,6 +122,7 @@ impl Default for CrawlOptions {
             max_items: None,
             read_ahead: 8,
             resume: None,
+            page_details: false,
         }
     }
 }

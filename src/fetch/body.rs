@@ -24,12 +24,19 @@ pub async fn read_limited(
 }
 
 /// Decodes with the Content-Type charset, else `<meta charset>`, else UTF-8.
-pub fn decode(content_type: Option<&str>, body: &[u8]) -> String {
+pub fn decode(content_type: Option<&str>, body: Vec<u8>) -> String {
     let encoding = content_type
         .and_then(charset_param)
-        .or_else(|| meta_charset(body))
+        .or_else(|| meta_charset(&body))
         .unwrap_or(UTF_8);
-    let (text, _, _) = encoding.decode(body);
+    // The common case, valid UTF-8 without a BOM, keeps the buffer as it is.
+    if encoding == UTF_8 && !body.starts_with(b"\xEF\xBB\xBF") {
+        match String::from_utf8(body) {
+            Ok(text) => return text,
+            Err(e) => return UTF_8.decode(e.as_bytes()).0.into_owned(),
+        }
+    }
+    let (text, _, _) = encoding.decode(&body);
     text.into_owned()
 }
 
@@ -67,20 +74,25 @@ mod tests {
     fn charset_sources_in_order() {
         let cafe_1252 = b"<p>caf\xe9</p>";
         assert_eq!(
-            decode(Some("text/html; charset=windows-1252"), cafe_1252),
+            decode(Some("text/html; charset=windows-1252"), cafe_1252.to_vec()),
             "<p>café</p>"
         );
         assert_eq!(
-            decode(Some("text/html; charset=\"ISO-8859-1\""), cafe_1252),
+            decode(
+                Some("text/html; charset=\"ISO-8859-1\""),
+                cafe_1252.to_vec()
+            ),
             "<p>café</p>"
         );
         let meta = b"<html><head><meta charset=\"windows-1252\"></head><p>caf\xe9</p>";
-        assert!(decode(Some("text/html"), meta).contains("café"));
+        assert!(decode(Some("text/html"), meta.to_vec()).contains("café"));
         let http_equiv = b"<meta http-equiv=Content-Type content='text/html; charset=shift_jis'><p>\x93\xfa\x96\x7b</p>";
-        assert!(decode(None, http_equiv).contains("日本"));
-        assert_eq!(decode(None, "naïve".as_bytes()), "naïve");
+        assert!(decode(None, http_equiv.to_vec()).contains("日本"));
+        assert_eq!(decode(None, "naïve".as_bytes().to_vec()), "naïve");
         // The header wins over the document.
         let conflict = b"<meta charset=shift_jis><p>caf\xe9</p>";
-        assert!(decode(Some("text/html;charset=windows-1252"), conflict).contains("café"));
+        assert!(decode(Some("text/html;charset=windows-1252"), conflict.to_vec()).contains("café"));
+        assert_eq!(decode(None, b"\xEF\xBB\xBFbom".to_vec()), "bom");
+        assert_eq!(decode(None, b"bad \xFF byte".to_vec()), "bad \u{FFFD} byte");
     }
 }

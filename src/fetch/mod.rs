@@ -252,7 +252,7 @@ impl Fetcher {
         Ok(Answer::Page(Page {
             url: url.clone(),
             status: status.as_u16(),
-            text: body::decode(content_type.as_deref(), &bytes),
+            text: body::decode(content_type.as_deref(), bytes),
         }))
     }
 }

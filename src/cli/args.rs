@@ -74,10 +74,10 @@ pub struct Overrides {
     #[arg(long, value_name = "R", value_parser = parse_rate, allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Requests a host may receive back to back [default 1].
-    #[arg(long, value_name = "B", allow_negative_numbers = true)]
+    #[arg(long, value_name = "B", allow_negative_numbers = true, value_parser = at_least_one::<NonZeroU32>)]
     pub burst: Option<NonZeroU32>,
     /// Requests in flight, all hosts together [default 16].
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least_one::<NonZeroUsize>)]
     pub concurrency: Option<NonZeroUsize>,
     /// Per request, connect to last byte, e.g. 500ms, 30s, 2m [default 30s].
     #[arg(long, value_name = "T", value_parser = positive_duration)]
@@ -94,6 +94,13 @@ pub struct Overrides {
     /// Larger bodies are refused, e.g. 512KiB, 10MiB [default 10MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_body: Option<u64>,
+}
+
+/// An integer ≥ 1, with a message that says so.
+fn at_least_one<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("an integer ≥ 1, found `{text}`"))
 }
 
 fn positive_duration(text: &str) -> Result<Duration, String> {

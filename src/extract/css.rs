@@ -29,9 +29,7 @@ impl CssRule {
         let css = css.trim();
         let selector = match css {
             "" | ":scope" => None,
-            css => Some(
-                Selector::parse(css).map_err(|e| format!("a CSS selector, found `{css}` ({e})"))?,
-            ),
+            css => Some(compile(css)?),
         };
         Ok(CssRule {
             source: text.to_string(),
@@ -73,6 +71,18 @@ impl CssRule {
             },
         }
     }
+}
+
+/// Compiles a CSS selector; the error is one line a user can act on.
+pub(crate) fn compile(css: &str) -> Result<Selector, String> {
+    Selector::parse(css).map_err(|e| {
+        let detail = e.to_string();
+        // Some of the parser's errors are unhelpful boilerplate; leave those out.
+        match detail.contains("report this") || detail.contains('\n') {
+            true => format!("a CSS selector, found `{css}`, which does not parse"),
+            false => format!("a CSS selector, found `{css}` ({detail})"),
+        }
+    })
 }
 
 fn split_output(text: &str) -> Result<(&str, Output), String> {

@@ -8,6 +8,7 @@ mod json;
 mod page;
 
 pub use css::{CssRule, Output};
+pub(crate) use css::compile as compile_css;
 pub use json::JsonPath;
 pub use page::{extract_detail, extract_list, DetailRule, FieldRule, ItemRule, ListPage, ListRule};
 

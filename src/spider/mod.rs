@@ -13,7 +13,6 @@ use std::fmt;
 use std::path::Path;
 
 use indexmap::IndexMap;
-use scraper::Selector;
 use url::Url;
 
 use crate::extract::{CssRule, DetailRule, FieldRule, ItemRule, JsonPath, ListRule};
@@ -311,12 +310,7 @@ impl Builder<'_> {
             let source = raw.item.as_deref().ok_or_else(|| {
                 self.err("list.item", "a CSS selector for the items, e.g. \".item\"")
             })?;
-            let selector = Selector::parse(source).map_err(|e| {
-                self.err(
-                    "list.item",
-                    format!("a CSS selector, found `{source}` ({e})"),
-                )
-            })?;
+            let selector = crate::extract::compile_css(source).map_err(|e| self.err("list.item", e))?;
             Ok(ListRule {
                 item: ItemRule::Css {
                     source: source.to_string(),

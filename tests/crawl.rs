@@ -1467,3 +1467,52 @@ async fn dropping_a_crawl_mid_hang_stops_all_requests() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.count("/d/hang"), 1, "nothing retried after the drop");
 }
+
+// ------------------------------------------------------- fetch order
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_pages_details_go_before_pages_fetched_ahead() {
+    let server = TestServer::start().await;
+    for page in 1..=4 {
+        let items: Vec<(String, String)> = (1..=2)
+            .map(|i| (format!("p{page}i{i}"), format!("/d/{page}/{i}")))
+            .collect();
+        let items: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(t, h)| (t.as_str(), h.as_str()))
+            .collect();
+        server.route(&format!("/list/{page}"), list_page(&items, None));
+        for i in 1..=2 {
+            server.route(
+                &format!("/d/{page}/{i}"),
+                detail_page(&format!("d{page}{i}")),
+            );
+        }
+    }
+    // Page 1 is slow, so pages 2–4 are queued behind it by the time it is read.
+    server.route("/list/1", {
+        let items = [("p1i1", "/d/1/1"), ("p1i2", "/d/1/2")];
+        list_page(&items, None).delay(Duration::from_millis(200))
+    });
+    let mut spider = blog(&server.url("/list/{page}"), "last_page = 4");
+    spider.limits.concurrency = std::num::NonZeroUsize::new(1).unwrap();
+    spider.limits.robots = false;
+    let (records, _) = run(spider).await;
+    assert_eq!(records.len(), 8);
+    let paths: Vec<String> = server.hits().into_iter().map(|h| h.path).collect();
+    let first_detail = paths.iter().position(|p| p == "/d/1/1").unwrap();
+    let later_lists = paths.iter().filter(|p| p.starts_with("/list/")).count();
+    assert_eq!(later_lists, 4);
+    // With one request at a time, a plain FIFO cap would serve all four list
+    // pages before any detail. Page 1's details jump the queue instead: only
+    // page 1, the one admitted while it was read, and at most one that raced
+    // in before anything waited go first.
+    let lists_before: Vec<_> = paths[..first_detail]
+        .iter()
+        .filter(|p| p.starts_with("/list/"))
+        .collect();
+    assert!(
+        lists_before.len() <= 3,
+        "page 1's details waited behind {lists_before:?}: {paths:?}"
+    );
+}

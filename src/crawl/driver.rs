@@ -202,7 +202,7 @@ impl Driver {
             });
             let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
             self.tasks.spawn(async move {
-                let result = fetch_list(&fetcher, &spider, &url).await;
+                let result = fetch_list(&fetcher, &spider, &url, seq).await;
                 Done::List { seq, result }
             });
         }
@@ -254,7 +254,7 @@ impl Driver {
                 let items = page
                     .items
                     .into_iter()
-                    .map(|fields| self.item(&url, fields, &mut fresh))
+                    .map(|fields| self.item(&url, seq, fields, &mut fresh))
                     .collect();
                 let slot = &mut self.slots[index];
                 slot.fresh_details = fresh;
@@ -297,6 +297,7 @@ impl Driver {
     fn item(
         &mut self,
         page_url: &Url,
+        turn: u64,
         fields: Fields,
         fresh: &mut Vec<(String, DetailKey)>,
     ) -> Item {
@@ -316,7 +317,7 @@ impl Driver {
                 fresh.push((normalized, key));
                 let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
                 self.tasks.spawn(async move {
-                    let result = fetch_detail(&fetcher, &spider, &url).await;
+                    let result = fetch_detail(&fetcher, &spider, &url, turn).await;
                     Done::Detail { key, result }
                 });
             }
@@ -426,8 +427,9 @@ async fn fetch_list(
     fetcher: &Fetcher,
     spider: &Spider,
     url: &Url,
+    turn: u64,
 ) -> Result<(Url, ListPage), PageError> {
-    let page = fetcher.get(url).await?;
+    let page = fetcher.get_in_turn(url, turn).await?;
     let list = extract_list(&spider.list, &page.text, &page.url).map_err(|e| PageError {
         url: page.url.to_string(),
         reason: e.to_string(),
@@ -436,12 +438,17 @@ async fn fetch_list(
     Ok((page.url, list))
 }
 
-async fn fetch_detail(fetcher: &Fetcher, spider: &Spider, url: &Url) -> Result<Fields, PageError> {
+async fn fetch_detail(
+    fetcher: &Fetcher,
+    spider: &Spider,
+    url: &Url,
+    turn: u64,
+) -> Result<Fields, PageError> {
     let rule = spider
         .detail
         .as_ref()
         .expect("details are fetched only for spiders with [detail]");
-    let page = fetcher.get(url).await?;
+    let page = fetcher.get_in_turn(url, turn).await?;
     extract_detail(rule, &page.text, &page.url).map_err(|e| PageError {
         url: page.url.to_string(),
         reason: e.to_string(),

@@ -9,8 +9,9 @@
 //!    policies below, and checked before each request;
 //! 4. **retry** ([`retry`]) — outside the rate limit, so every attempt pays
 //!    for a slot; Retry-After pauses the whole host;
-//! 5. **concurrency** — a global semaphore, taken *before* the host's slot so
-//!    that nothing waits between the slot and the socket;
+//! 5. **concurrency** ([`gate`]) — a global cap, taken *before* the host's slot so
+//!    that nothing waits between the slot and the socket; freed slots go to
+//!    the earliest list page's requests first;
 //! 6. **per-host rate** ([`rate`], [`hosts`]) — the last wait before the
 //!    socket, so the slot time is the time the server sees;
 //! 7. **timeout** — connect to last byte, body included ([`body`] streams it
@@ -18,6 +19,7 @@
 
 mod body;
 mod error;
+mod gate;
 mod hosts;
 mod rate;
 mod retry;
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
-use tokio::sync::Semaphore;
+
 use url::Url;
 
 pub use error::{FetchError, FetchErrorKind};
@@ -73,7 +75,7 @@ pub struct Fetcher {
 struct Inner {
     client: reqwest::Client,
     hosts: Hosts,
-    permits: Semaphore,
+    gate: gate::Gate,
     limits: Limits,
     backoff: Backoff,
     stats: FetchStats,
@@ -101,7 +103,7 @@ impl Fetcher {
             inner: Arc::new(Inner {
                 client,
                 hosts: Hosts::new(limits.rate, limits.burst),
-                permits: Semaphore::new(limits.concurrency.get()),
+                gate: gate::Gate::new(limits.concurrency.get()),
                 limits: limits.clone(),
                 backoff: Backoff::default(),
                 stats: FetchStats::default(),
@@ -120,14 +122,20 @@ impl Fetcher {
     /// Dropping the future abandons the request and frees its connection and
     /// its concurrency permit; nothing else is lost.
     pub async fn get(&self, url: &Url) -> Result<Page, FetchError> {
+        self.get_in_turn(url, 0).await
+    }
+
+    /// Like [`get`](Fetcher::get), but when requests wait for the concurrency
+    /// cap, lower `turn`s go first (the engine passes the list page's position).
+    pub async fn get_in_turn(&self, url: &Url, turn: u64) -> Result<Page, FetchError> {
         let mut url = url.clone();
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchErrorKind::NotHttp.at(&url));
         }
         for _ in 0..=MAX_REDIRECTS {
             let host = self.inner.hosts.get(&url);
-            self.check_robots(&host, &url).await?;
-            match self.with_retries(&host, &url).await? {
+            self.check_robots(&host, &url, turn).await?;
+            match self.with_retries(&host, &url, turn).await? {
                 Answer::Page(page) => return Ok(page),
                 // The failure belongs to the page that redirected, not to a
                 // URL that was never fetched.
@@ -142,13 +150,13 @@ impl Fetcher {
         Err(FetchErrorKind::Redirect(format!("more than {MAX_REDIRECTS} redirects")).at(&url))
     }
 
-    async fn check_robots(&self, host: &Host, url: &Url) -> Result<(), FetchError> {
+    async fn check_robots(&self, host: &Host, url: &Url, turn: u64) -> Result<(), FetchError> {
         if !self.inner.limits.robots {
             return Ok(());
         }
         let robots = host
             .robots
-            .get_or_init(|| self.fetch_robots(host, url))
+            .get_or_init(|| self.fetch_robots(host, url, turn))
             .await;
         robots
             .check(url.as_str())
@@ -156,12 +164,12 @@ impl Fetcher {
     }
 
     /// Fetches robots.txt once for the host (SPEC §5: 4xx allows, 5xx or unreachable disallows).
-    async fn fetch_robots(&self, host: &Host, url: &Url) -> Robots {
+    async fn fetch_robots(&self, host: &Host, url: &Url, turn: u64) -> Robots {
         let mut robots_url = url.join("/robots.txt").expect("an http(s) URL has a root");
         let mut hop_host = self.inner.hosts.get(&robots_url);
         // RFC 9309 §2.3.1.2: follow at least five redirects.
         for _ in 0..5 {
-            let robots = match self.with_retries(&hop_host, &robots_url).await {
+            let robots = match self.with_retries(&hop_host, &robots_url, turn).await {
                 Ok(Answer::Page(page)) => {
                     Robots::parse(&self.inner.limits.user_agent, page.text.as_bytes())
                 }
@@ -190,10 +198,10 @@ impl Fetcher {
         }
     }
 
-    async fn with_retries(&self, host: &Host, url: &Url) -> Result<Answer, FetchError> {
+    async fn with_retries(&self, host: &Host, url: &Url, turn: u64) -> Result<Answer, FetchError> {
         let mut retry = 0;
         loop {
-            match self.attempt(host, url).await {
+            match self.attempt(host, url, turn).await {
                 Err(error) if error.is_retryable() && retry < self.inner.limits.retries => {
                     retry += 1;
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -206,13 +214,8 @@ impl Fetcher {
     }
 
     /// One request: a permit, the host's slot, then the exchange under the timeout.
-    async fn attempt(&self, host: &Host, url: &Url) -> Result<Answer, FetchError> {
-        let _permit = self
-            .inner
-            .permits
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+    async fn attempt(&self, host: &Host, url: &Url, turn: u64) -> Result<Answer, FetchError> {
+        let _permit = self.inner.gate.acquire(turn).await;
         host.wait_turn().await;
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let timeout = self.inner.limits.timeout;

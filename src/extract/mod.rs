@@ -7,8 +7,8 @@ mod css;
 mod json;
 mod page;
 
-pub use css::{CssRule, Output};
 pub(crate) use css::compile as compile_css;
+pub use css::{CssRule, Output};
 pub use json::JsonPath;
 pub use page::{extract_detail, extract_list, DetailRule, FieldRule, ItemRule, ListPage, ListRule};
 

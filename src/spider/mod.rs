@@ -310,7 +310,8 @@ impl Builder<'_> {
             let source = raw.item.as_deref().ok_or_else(|| {
                 self.err("list.item", "a CSS selector for the items, e.g. \".item\"")
             })?;
-            let selector = crate::extract::compile_css(source).map_err(|e| self.err("list.item", e))?;
+            let selector =
+                crate::extract::compile_css(source).map_err(|e| self.err("list.item", e))?;
             Ok(ListRule {
                 item: ItemRule::Css {
                     source: source.to_string(),

@@ -5,16 +5,16 @@
 //! 1. **scheme** — only http and https leave (SPEC §3);
 //! 2. **redirects** — followed here, hop by hop, so every hop passes the
 //!    policies below (at most 10; the final URL is the page's base);
-//! 3. **robots** ([`robots`]) — fetched once per host, itself through the
+//! 3. **robots** (`robots.rs`) — fetched once per host, itself through the
 //!    policies below, and checked before each request;
-//! 4. **retry** ([`retry`]) — outside the rate limit, so every attempt pays
+//! 4. **retry** (`retry.rs`) — outside the rate limit, so every attempt pays
 //!    for a slot; Retry-After pauses the whole host;
-//! 5. **concurrency** ([`gate`]) — a global cap, taken *before* the host's slot so
+//! 5. **concurrency** (`gate.rs`) — a global cap, taken *before* the host's slot so
 //!    that nothing waits between the slot and the socket; freed slots go to
 //!    the earliest list page's requests first;
-//! 6. **per-host rate** ([`rate`], [`hosts`]) — the last wait before the
+//! 6. **per-host rate** (`rate.rs`, `hosts.rs`) — the last wait before the
 //!    socket, so the slot time is the time the server sees;
-//! 7. **timeout** — connect to last byte, body included ([`body`] streams it
+//! 7. **timeout** — connect to last byte, body included (`body.rs` streams it
 //!    against `max_body` and decodes its charset).
 
 mod body;

@@ -1,6 +1,6 @@
 //! WHAT to crawl: a spider file (TOML, SPEC §1) turned into a validated [`Spider`].
 //!
-//! The file lands in a serde mirror ([`raw`]), every key is checked against
+//! The file lands in a serde mirror (`raw.rs`), every key is checked against
 //! the keys SPEC §1 knows (typos get a suggestion), every selector is
 //! compiled, and the result is a `Spider` whose types cannot hold a bad value.
 //! Nothing here touches the network.

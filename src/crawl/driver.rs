@@ -180,7 +180,10 @@ impl Driver {
 
     /// Starts list fetches while the read-ahead has room.
     fn schedule(&mut self) {
-        let read_ahead = self.options.read_ahead.max(1);
+        let read_ahead = match self.options.read_ahead {
+            0 => self.spider.limits.concurrency.get().max(8),
+            n => n,
+        };
         while self.slots.len() < read_ahead && !self.at_page_limit() {
             let in_flight = self
                 .slots

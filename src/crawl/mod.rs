@@ -108,7 +108,9 @@ pub struct CrawlOptions {
     /// Stop after this many records (`--max-items`).
     pub max_items: Option<u64>,
     /// List pages fetched ahead of the one being emitted, when the page range
-    /// is known (default 8). Open-ended paging fetches one list page at a time.
+    /// is known; 0 (the default) means the larger of 8 and the concurrency,
+    /// enough to keep every permitted request busy on high-latency sites.
+    /// Open-ended paging fetches one list page at a time.
     pub read_ahead: usize,
     /// Continue an earlier crawl instead of starting at the first page.
     pub resume: Option<Resume>,
@@ -120,7 +122,7 @@ impl Default for CrawlOptions {
         CrawlOptions {
             max_pages: None,
             max_items: None,
-            read_ahead: 8,
+            read_ahead: 0,
             resume: None,
             page_details: false,
         }

@@ -4,16 +4,16 @@
 //! A detail URL may be shared by records far apart in the crawl, so its
 //! fields must outlive the records that first needed it. Keeping them all in
 //! memory would grow with the site; instead, once no waiting record needs
-//! them, they move to an anonymous temporary file, and the map keeps a 64-bit
-//! hash of the URL and the fields' place in the file — a few dozen bytes per
-//! detail page however large the fields are.
+//! them, they move to a private temporary SQLite database (deleted when the
+//! crawl ends), keyed by a 64-bit hash of the URL. Memory holds only the
+//! pages that records are waiting for, so it stays flat however many detail
+//! pages the crawl sees.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::extract::Fields;
 
@@ -22,17 +22,16 @@ pub type DetailKey = u64;
 
 /// Hashes a normalised URL. 64 bits make a collision among a million URLs
 /// about a one-in-ten-million chance.
-pub fn detail_key(normalized_url: &str) -> DetailKey {
+pub fn url_key(normalized_url: &str) -> DetailKey {
     let mut hasher = std::hash::DefaultHasher::new();
     normalized_url.hash(&mut hasher);
     hasher.finish()
 }
 
-/// What is known of one detail page.
+/// A detail page records are waiting for (or that failed).
 enum Entry {
     Fetching { waiters: u32 },
     Ready { fields: Arc<Fields>, waiters: u32 },
-    Archived { offset: u64, len: u32 },
     Failed,
 }
 
@@ -50,8 +49,10 @@ pub enum Lookup {
 #[derive(Default)]
 pub struct Details {
     entries: HashMap<DetailKey, Entry>,
-    archive: Option<File>,
-    archive_end: u64,
+    /// Opened on first use; `None` also when it could not be opened (then
+    /// fields stay in memory).
+    archive: Option<Archive>,
+    archive_failed: bool,
 }
 
 impl Details {
@@ -60,14 +61,16 @@ impl Details {
         match self.entries.get_mut(&key) {
             Some(Entry::Fetching { waiters }) | Some(Entry::Ready { waiters, .. }) => {
                 *waiters += 1;
-                false
+                return false;
             }
-            Some(Entry::Archived { .. }) | Some(Entry::Failed) => false,
-            None => {
-                self.entries.insert(key, Entry::Fetching { waiters: 1 });
-                true
-            }
+            Some(Entry::Failed) => return false,
+            None => {}
         }
+        if self.archived(key) {
+            return false;
+        }
+        self.entries.insert(key, Entry::Fetching { waiters: 1 });
+        true
     }
 
     /// A fetch finished.
@@ -87,10 +90,8 @@ impl Details {
     }
 
     /// Fields fetched by an earlier run (resume).
-    pub fn preload(&mut self, key: DetailKey, fields: Fields) -> io::Result<()> {
-        let (offset, len) = self.write_archive(&fields)?;
-        self.entries.insert(key, Entry::Archived { offset, len });
-        Ok(())
+    pub fn preload(&mut self, key: DetailKey, fields: Fields) {
+        self.archive_or_keep(key, Arc::new(fields));
     }
 
     /// The fields for `key`, as a waiting record sees them.
@@ -98,14 +99,15 @@ impl Details {
         match self.entries.get(&key) {
             Some(Entry::Fetching { .. }) => Lookup::Pending,
             Some(Entry::Ready { fields, .. }) => Lookup::Ready(fields.clone()),
-            Some(Entry::Archived { offset, len }) => match self.read_archive(*offset, *len) {
-                Ok(fields) => Lookup::Ready(Arc::new(fields)),
-                Err(e) => {
+            Some(Entry::Failed) => Lookup::Missing,
+            None => match self.archive.as_ref().map(|a| a.get(key)) {
+                Some(Ok(Some(fields))) => Lookup::Ready(Arc::new(fields)),
+                Some(Err(e)) => {
                     tracing::warn!("cannot read archived detail fields: {e}");
                     Lookup::Missing
                 }
+                _ => Lookup::Missing,
             },
-            Some(Entry::Failed) | None => Lookup::Missing,
         }
     }
 
@@ -115,39 +117,85 @@ impl Details {
             return;
         };
         *waiters = waiters.saturating_sub(1);
-        if *waiters > 0 {
-            return;
-        }
-        let fields = fields.clone();
-        match self.write_archive(&fields) {
-            Ok((offset, len)) => {
-                self.entries.insert(key, Entry::Archived { offset, len });
-            }
-            Err(e) => tracing::warn!("cannot archive detail fields (kept in memory): {e}"),
+        if *waiters == 0 {
+            let fields = fields.clone();
+            self.archive_or_keep(key, fields);
         }
     }
 
-    fn write_archive(&mut self, fields: &Fields) -> io::Result<(u64, u32)> {
-        if self.archive.is_none() {
-            self.archive = Some(tempfile::tempfile()?);
-        }
-        let file = self.archive.as_ref().expect("created above");
-        let bytes = serde_json::to_vec(fields)?;
-        let len = u32::try_from(bytes.len()).map_err(io::Error::other)?;
-        let offset = self.archive_end;
-        file.write_all_at(&bytes, offset)?;
-        self.archive_end += u64::from(len);
-        Ok((offset, len))
-    }
-
-    fn read_archive(&self, offset: u64, len: u32) -> io::Result<Fields> {
-        let file = self
-            .archive
+    fn archived(&self, key: DetailKey) -> bool {
+        self.archive
             .as_ref()
-            .ok_or_else(|| io::Error::other("no archive"))?;
-        let mut bytes = vec![0; len as usize];
-        file.read_exact_at(&mut bytes, offset)?;
-        Ok(serde_json::from_slice(&bytes)?)
+            .is_some_and(|a| a.contains(key).unwrap_or(false))
+    }
+
+    /// Moves fields to the archive; if there is none to be had, they stay in memory.
+    fn archive_or_keep(&mut self, key: DetailKey, fields: Arc<Fields>) {
+        if self.archive.is_none() && !self.archive_failed {
+            match Archive::open() {
+                Ok(archive) => self.archive = Some(archive),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot open a temporary database for detail fields (kept in memory): {e}"
+                    );
+                    self.archive_failed = true;
+                }
+            }
+        }
+        let stored = match &self.archive {
+            Some(archive) => archive.put(key, &fields),
+            None => Err(rusqlite::Error::InvalidQuery),
+        };
+        match stored {
+            Ok(()) => {
+                self.entries.remove(&key);
+            }
+            Err(_) => {
+                self.entries
+                    .insert(key, Entry::Ready { fields, waiters: 0 });
+            }
+        }
+    }
+}
+
+/// Detail fields no record waits for, in a private temporary database.
+struct Archive {
+    conn: Connection,
+}
+
+impl Archive {
+    fn open() -> rusqlite::Result<Archive> {
+        // An empty path is a private on-disk database, deleted on close. It
+        // needs no journal or syncing: it lives and dies with this crawl.
+        let conn = Connection::open("")?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2048;
+             CREATE TABLE details (key INTEGER PRIMARY KEY, fields BLOB NOT NULL);",
+        )?;
+        Ok(Archive { conn })
+    }
+
+    fn put(&self, key: DetailKey, fields: &Fields) -> rusqlite::Result<()> {
+        let bytes = serde_json::to_vec(fields).expect("fields serialise");
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO details (key, fields) VALUES (?1, ?2)")?
+            .execute(rusqlite::params![key as i64, bytes])
+            .map(drop)
+    }
+
+    fn contains(&self, key: DetailKey) -> rusqlite::Result<bool> {
+        self.conn
+            .prepare_cached("SELECT 1 FROM details WHERE key = ?1")?
+            .exists([key as i64])
+    }
+
+    fn get(&self, key: DetailKey) -> rusqlite::Result<Option<Fields>> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT fields FROM details WHERE key = ?1")?
+            .query_row([key as i64], |row| row.get(0))
+            .optional()?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 }
 
@@ -173,7 +221,7 @@ mod tests {
     #[test]
     fn shared_details_are_fetched_once_and_survive_archiving() {
         let mut d = Details::default();
-        let (a, b) = (detail_key("http://h/a"), detail_key("http://h/b"));
+        let (a, b) = (url_key("http://h/a"), url_key("http://h/b"));
         assert!(d.claim(a), "first claim fetches");
         assert!(!d.claim(a), "second claim waits");
         assert!(matches!(d.lookup(a), Lookup::Pending));
@@ -184,14 +232,18 @@ mod tests {
             "one record still waits"
         );
         d.release(a);
-        assert!(matches!(d.entries[&a], Entry::Archived { .. }));
+        assert!(!d.entries.contains_key(&a), "archived, out of memory");
         assert!(!d.claim(a), "an archived page is never fetched again");
         assert_eq!(ready(&d, a), Some(fields("A")));
         assert!(d.claim(b));
         d.resolve(b, None);
         assert!(matches!(d.lookup(b), Lookup::Missing));
-        d.preload(detail_key("http://h/c"), fields("C")).unwrap();
-        assert_eq!(ready(&d, detail_key("http://h/c")), Some(fields("C")));
+        d.preload(url_key("http://h/c"), fields("C"));
+        assert!(
+            !d.claim(url_key("http://h/c")),
+            "a preloaded page is not fetched"
+        );
+        assert_eq!(ready(&d, url_key("http://h/c")), Some(fields("C")));
         assert_eq!(ready(&d, a), Some(fields("A")));
     }
 }

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::details::{detail_key, DetailKey, Details, Lookup};
+use super::details::{url_key, DetailKey, Details, Lookup};
 use super::frontier::{normalize, Frontier};
 use super::summary::Counters;
 use super::{CrawlError, CrawlOptions, Event, NextPage, PageDone, Record, ResumePoint};
@@ -66,6 +66,9 @@ struct Slot {
     after: NextPage,
     /// Detail pages first requested by this page's items (URL and key).
     fresh_details: Vec<(String, DetailKey)>,
+    /// Detail pages of records already sent; released once the page is done,
+    /// so `PageDone` still finds their fields in memory.
+    held: Vec<DetailKey>,
 }
 
 enum SlotState {
@@ -120,9 +123,7 @@ impl Driver {
             front_seq = resume.point.seq;
             frontier.resume(&resume.point);
             for (url, fields) in resume.details {
-                if let Err(e) = details.preload(detail_key(&url), fields) {
-                    tracing::warn!("cannot keep detail fields from the state ({e}); {url} will be fetched again");
-                }
+                details.preload(url_key(&url), fields);
             }
         }
         Driver {
@@ -202,6 +203,7 @@ impl Driver {
                 state: SlotState::Fetching,
                 after: NextPage::End,
                 fresh_details: Vec::new(),
+                held: Vec::new(),
             });
             let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
             self.tasks.spawn(async move {
@@ -315,7 +317,7 @@ impl Driver {
         let detail = detail.filter(|url| matches!(url.scheme(), "http" | "https"));
         let detail = detail.map(|url| {
             let normalized = normalize(&url);
-            let key = detail_key(&normalized);
+            let key = url_key(&normalized);
             if self.details.claim(key) {
                 fresh.push((normalized, key));
                 let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
@@ -353,9 +355,7 @@ impl Driver {
                     .and_then(|i| i.pop_front())
                     .expect("checked above");
                 let fields = merge(&self.spider, item.fields, detail.as_deref());
-                if let Some(key) = item.detail {
-                    self.details.release(key);
-                }
+                front.held.extend(item.detail);
                 let record = Record::new(fields, self.front_seq, sent);
                 sent += 1;
                 if self.tx.send(Ok(Event::Record(record))).await.is_err() {
@@ -371,8 +371,12 @@ impl Driver {
                     return Flow::Finished;
                 }
             }
-            let slot = self.slots.pop_front().expect("the front slot exists");
+            let mut slot = self.slots.pop_front().expect("the front slot exists");
+            let held = std::mem::take(&mut slot.held);
             let done = self.page_done(slot, sent);
+            for key in held {
+                self.details.release(key);
+            }
             self.front_seq += 1;
             if self.tx.send(Ok(Event::PageDone(done))).await.is_err() {
                 return Flow::Finished;

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 
 use url::Url;
 
+use super::details::url_key;
 use super::{NextPage, ResumePoint};
 use crate::spider::Paging;
 
@@ -31,7 +32,8 @@ pub struct Frontier {
     chained: Option<Url>,
     ended: bool,
     handed_out: u64,
-    seen: HashSet<String>,
+    /// Hashes of the chain's pages, to stop at a loop.
+    seen: HashSet<u64>,
 }
 
 impl Frontier {
@@ -75,7 +77,8 @@ impl Frontier {
             }
             Paging::Single(_) | Paging::Next(_) => self.chained.take()?,
         };
-        if !self.seen.insert(normalize(&url)) {
+        let chain = matches!(self.paging, Paging::Next(_));
+        if chain && !self.seen.insert(url_key(&normalize(&url))) {
             tracing::debug!(%url, "list page seen before; paging ends");
             self.ended = true;
             return None;

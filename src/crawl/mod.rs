@@ -101,7 +101,7 @@ pub struct Resume {
 }
 
 /// Limits on the crawl itself, beside the spider's `[limits]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CrawlOptions {
     /// Stop after this many list pages (`--max-pages`).
     pub max_pages: Option<u64>,
@@ -116,17 +116,6 @@ pub struct CrawlOptions {
     pub resume: Option<Resume>,
     /// Fill [`PageDone::details`] (a state store needs them; default false).
     pub page_details: bool,
-}
-impl Default for CrawlOptions {
-    fn default() -> CrawlOptions {
-        CrawlOptions {
-            max_pages: None,
-            max_items: None,
-            read_ahead: 0,
-            resume: None,
-            page_details: false,
-        }
-    }
 }
 
 /// A running crawl: a stream of records in discovery order.

@@ -280,19 +280,26 @@ impl StateStore {
             params![next_seq, kind, value, sink_position, added, complete],
         )
         .map_err(|e| io_error(&self.path, e))?;
-        for page in &pending.pages {
-            tx.execute(
-                "INSERT OR REPLACE INTO pages (seq, url, records) VALUES (?1, ?2, ?3)",
-                params![page.seq, page.url.as_str(), page.records],
-            )
-            .map_err(|e| io_error(&self.path, e))?;
-            for (url, fields) in &page.details {
-                let text = serde_json::to_string(fields.as_ref()).expect("fields serialise");
-                tx.execute(
-                    "INSERT OR IGNORE INTO details (url, fields) VALUES (?1, ?2)",
-                    params![url, text],
+        {
+            // Prepared once per commit: a commit holds hundreds of rows.
+            let mut page_row = tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO pages (seq, url, records) VALUES (?1, ?2, ?3)",
                 )
                 .map_err(|e| io_error(&self.path, e))?;
+            let mut detail_row = tx
+                .prepare_cached("INSERT OR IGNORE INTO details (url, fields) VALUES (?1, ?2)")
+                .map_err(|e| io_error(&self.path, e))?;
+            for page in &pending.pages {
+                page_row
+                    .execute(params![page.seq, page.url.as_str(), page.records])
+                    .map_err(|e| io_error(&self.path, e))?;
+                for (url, fields) in &page.details {
+                    let text = serde_json::to_string(fields.as_ref()).expect("fields serialise");
+                    detail_row
+                        .execute(params![url, text])
+                        .map_err(|e| io_error(&self.path, e))?;
+                }
             }
         }
         tx.commit().map_err(|e| io_error(&self.path, e))?;

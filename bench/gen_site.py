@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""Generate the benchmark's static blog: deterministic, byte for byte.
+
+    python3 bench/gen_site.py DIR --pages N --items M
+
+writes
+
+    DIR/robots.txt                       allows everything
+    DIR/blog/page/{n}/index.html         n = 1..N, ~23 KB, M items each
+    DIR/blog/post/{id}/index.html        id = 1..N*M, ~12 KB
+    DIR/site.json                        {"pages", "items", "records", "requests", ...}
+
+served as /blog/page/{n}/ and /blog/post/{id}/ by any static server that maps
+a directory to its index.html (nginx does by default; so does slow_server.py).
+
+Item i (0-based) of list page n is post id = (n-1)*M + i + 1, titled
+"Post {id}", linking to /blog/post/{id}/. Its detail page holds
+<p class="description"> and <span class="author">, whose text is a pure
+function of the id (`expected_record` below), so verify.py can check every
+record without a stored copy of the expected output.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+GENERATOR_VERSION = 1
+
+LIST_PAGE_BYTES = 23 * 1024
+DETAIL_PAGE_BYTES = 12 * 1024
+
+WORDS = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+    "incididunt ut labore et dolore magna aliqua enim ad minim veniam quis nostrud "
+    "exercitation ullamco laboris nisi aliquip ex ea commodo consequat duis aute irure "
+    "in reprehenderit voluptate velit esse cillum fugiat nulla pariatur excepteur sint "
+    "occaecat cupidatat non proident sunt culpa qui officia deserunt mollit anim id est "
+    "laborum crawler spider record stream page robots polite rate burst latency"
+).split()
+
+AUTHORS = (
+    "Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov",
+    "Donald Knuth", "Frances Allen", "John McCarthy", "Margaret Hamilton", "Ken Thompson",
+    "Radia Perlman", "Tony Hoare", "Leslie Lamport",
+)
+
+TOPICS = ("Rust", "Crawling", "HTTP", "Parsing", "Databases", "Async", "Testing", "Ops")
+
+
+def _word(seed, k):
+    return WORDS[(seed * 7919 + k * 104729 + (seed >> 3) * k) % len(WORDS)]
+
+
+def description(post_id):
+    """The text of <p class="description"> on post `post_id`'s page."""
+    words = " ".join(_word(post_id, k) for k in range(14))
+    return f"Post {post_id} is about {words}."
+
+
+def author(post_id):
+    return AUTHORS[post_id % len(AUTHORS)]
+
+
+def title(post_id):
+    return f"Post {post_id}"
+
+
+def post_path(post_id):
+    return f"/blog/post/{post_id}/"
+
+
+def page_path(page):
+    return f"/blog/page/{page}/"
+
+
+def expected_record(base, post_id):
+    """The record a crawler should emit for `post_id`, keys in spider order."""
+    return {
+        "title": title(post_id),
+        "url": base + post_path(post_id),
+        "description": description(post_id),
+        "author": author(post_id),
+    }
+
+
+# --- filler: a small fixed set of paragraphs, picked per page by number ---------
+
+def _paragraph(seed, n_words):
+    return " ".join(_word(seed, k) for k in range(n_words)).capitalize() + "."
+
+
+FILLER = [
+    f"<p>{_paragraph(1000 + i, 60)} {_paragraph(2000 + i, 45)}</p>" for i in range(37)
+]
+
+
+def _filler(seed, n_bytes):
+    """Realistic-looking paragraphs, about `n_bytes` of them."""
+    out, size, k = [], 0, 0
+    while size < n_bytes:
+        p = FILLER[(seed + k * 11) % len(FILLER)]
+        out.append(p)
+        size += len(p) + 1
+        k += 1
+    return "\n".join(out)
+
+
+def _head(page_title, desc):
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{page_title} · The Trawl Bench Blog</title>
+<meta name="description" content="{desc}">
+<link rel="stylesheet" href="/static/site.css">
+<link rel="alternate" type="application/rss+xml" href="/feed.xml" title="RSS">
+<style>
+body{{font-family:system-ui,sans-serif;margin:0;color:#222;background:#fafafa}}
+header,footer{{background:#1d3557;color:#f1faee;padding:1rem 2rem}}
+nav a{{color:#f1faee;margin-right:1rem;text-decoration:none}}
+main{{display:grid;grid-template-columns:3fr 1fr;gap:2rem;padding:2rem;max-width:72rem;margin:auto}}
+.widget{{background:#fff;border:1px solid #ddd;border-radius:4px;padding:1rem;margin-bottom:1rem}}
+.pager a{{padding:.2rem .5rem;border:1px solid #ccc;margin:0 .1rem}}
+</style>
+</head>
+<body>
+<header>
+<a class="logo" href="/">The Trawl Bench Blog</a>
+<nav>
+<a href="/">Home</a><a href="/blog/page/1/">Blog</a><a href="/about/">About</a>
+<a href="/archive/">Archive</a><a href="/tags/">Tags</a><a href="/contact/">Contact</a>
+</nav>
+</header>
+"""
+
+
+def _sidebar(seed):
+    recent = "\n".join(
+        f'<li><a href="/blog/tag/{t.lower()}/">{t}</a> <small>({(seed * 7 + i * 13) % 90 + 10})</small></li>'
+        for i, t in enumerate(TOPICS)
+    )
+    archive = "\n".join(
+        f'<li><a href="/archive/20{y:02d}/{m:02d}/">20{y:02d}-{m:02d}</a></li>'
+        for y in (23, 24) for m in range(1, 13)
+    )
+    return f"""<aside>
+<section class="widget"><h3>Search</h3>
+<form action="/search" method="get"><input type="search" name="q" placeholder="Search posts"><button>Go</button></form>
+</section>
+<section class="widget"><h3>Topics</h3><ul>
+{recent}
+</ul></section>
+<section class="widget"><h3>Archive</h3><ul>
+{archive}
+</ul></section>
+<section class="widget"><h3>About</h3>
+{FILLER[seed % len(FILLER)]}
+</section>
+</aside>
+"""
+
+
+def _footer():
+    return """<footer>
+<p>&copy; 2024 The Trawl Bench Blog. Generated for benchmarking; every page is static.</p>
+<nav><a href="/privacy/">Privacy</a><a href="/terms/">Terms</a><a href="/feed.xml">RSS</a></nav>
+</footer>
+</body>
+</html>
+"""
+
+
+def _pad(html_before_footer, target, seed):
+    size = len(html_before_footer.encode()) + len(_footer())
+    if size >= target:
+        return ""
+    return '<section class="more">\n' + _filler(seed, target - size - 40) + "\n</section>\n"
+
+
+def list_page(page, pages, items):
+    first = (page - 1) * items + 1
+    rows = []
+    for post_id in range(first, first + items):
+        rows.append(
+            f'<div class="item">\n'
+            f'<h2 class="title">{title(post_id)}</h2>\n'
+            f'<p class="meta">by {author(post_id)} · {TOPICS[post_id % len(TOPICS)]}</p>\n'
+            f'<p class="excerpt">{description(post_id)[:90]}…</p>\n'
+            f'<a href="{post_path(post_id)}">Read more</a>\n'
+            f"</div>"
+        )
+    pager = []
+    if page > 1:
+        pager.append(f'<a class="prev" href="{page_path(page - 1)}">Newer</a>')
+    for p in range(max(1, page - 3), min(pages, page + 3) + 1):
+        pager.append(f'<a href="{page_path(p)}">{p}</a>')
+    if page < pages:
+        pager.append(f'<a class="next" href="{page_path(page + 1)}">Older</a>')
+    body = (
+        _head(f"Blog, page {page}", f"Posts {first} to {first + items - 1}")
+        + "<main>\n<section class=\"posts\">\n"
+        + f"<h1>Blog — page {page} of {pages}</h1>\n"
+        + "\n".join(rows)
+        + '\n<div class="pager">' + " ".join(pager) + "</div>\n</section>\n"
+        + _sidebar(page)
+        + "</main>\n"
+    )
+    return body + _pad(body, LIST_PAGE_BYTES, page) + _footer()
+
+
+def detail_page(post_id):
+    body = (
+        _head(title(post_id), description(post_id)[:120])
+        + "<main>\n<article>\n"
+        + f'<h1 class="post-title">{title(post_id)}</h1>\n'
+        + f'<p class="byline">By <span class="author">{author(post_id)}</span>'
+        + f' in <a href="/blog/tag/{TOPICS[post_id % len(TOPICS)].lower()}/">{TOPICS[post_id % len(TOPICS)]}</a></p>\n'
+        + f'<p class="description">{description(post_id)}</p>\n'
+        + '<div class="body">\n'
+    )
+    tail = "</div>\n</article>\n" + _sidebar(post_id) + "</main>\n"
+    pad = _filler(post_id, DETAIL_PAGE_BYTES - len(body.encode()) - len(tail) - len(_footer()) - 40)
+    return body + pad + "\n" + tail + _footer()
+
+
+def _write(path, text):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def generate(root, pages, items):
+    os.makedirs(root, exist_ok=True)
+    manifest = {
+        "generator": GENERATOR_VERSION,
+        "pages": pages,
+        "items": items,
+        "records": pages * items,
+        # list pages + detail pages + robots.txt
+        "requests": pages + pages * items + 1,
+    }
+    manifest_path = os.path.join(root, "site.json")
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            if json.load(f) == manifest:
+                return manifest  # already generated, identically
+    _write(os.path.join(root, "robots.txt"), "User-agent: *\nAllow: /\n")
+    for page in range(1, pages + 1):
+        d = os.path.join(root, "blog", "page", str(page))
+        os.makedirs(d, exist_ok=True)
+        _write(os.path.join(d, "index.html"), list_page(page, pages, items))
+    for post_id in range(1, pages * items + 1):
+        d = os.path.join(root, "blog", "post", str(post_id))
+        os.makedirs(d, exist_ok=True)
+        _write(os.path.join(d, "index.html"), detail_page(post_id))
+    _write(manifest_path + ".tmp", json.dumps(manifest))
+    os.replace(manifest_path + ".tmp", manifest_path)
+    return manifest
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("dir")
+    ap.add_argument("--pages", type=int, required=True, help="list pages (N)")
+    ap.add_argument("--items", type=int, required=True, help="items per list page (M)")
+    args = ap.parse_args(argv)
+    if args.pages < 1 or args.items < 1:
+        ap.error("--pages and --items must be at least 1")
+    m = generate(args.dir, args.pages, args.items)
+    print(
+        f"site: {args.dir}: {m['pages']} list pages x {m['items']} items = "
+        f"{m['records']} records, {m['requests']} requests",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Check a crawl's JSON Lines output against the generated site.
+
+    python3 bench/verify.py OUT.jsonl --site DIR --base http://127.0.0.1:PORT [--ordered]
+
+Every record must equal gen_site.expected_record(base, id) exactly (keys in
+spider order: title, url, description, author); every id 1..N*M must appear
+exactly once; with --ordered, in discovery order (1, 2, 3, ...). Exits 1 with
+the first problems listed otherwise.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_site  # noqa: E402
+
+TITLE = re.compile(r"^Post (\d+)$")
+KEYS = ["title", "url", "description", "author"]
+
+
+def verify(path, site, base, ordered):
+    with open(os.path.join(site, "site.json")) as f:
+        manifest = json.load(f)
+    want = manifest["records"]
+    problems = []
+    seen = bytearray(want + 1)
+    count = dupes = unknown = out_of_order = 0
+    prev = 0
+
+    def problem(msg):
+        if len(problems) < 10:
+            problems.append(msg)
+
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                problem(f"line {lineno}: empty line")
+                continue
+            count += 1
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                problem(f"line {lineno}: not JSON: {e}")
+                continue
+            m = TITLE.match(str(rec.get("title"))) if isinstance(rec, dict) else None
+            if not m:
+                unknown += 1
+                problem(f"line {lineno}: no 'Post N' title: {line.strip()[:200]}")
+                continue
+            post_id = int(m.group(1))
+            if not 1 <= post_id <= want:
+                unknown += 1
+                problem(f"line {lineno}: post {post_id} is not on the site")
+                continue
+            if seen[post_id]:
+                dupes += 1
+                problem(f"line {lineno}: post {post_id} written twice")
+            seen[post_id] = 1
+            if ordered and post_id != prev + 1:
+                out_of_order += 1
+                problem(f"line {lineno}: post {post_id} follows post {prev}")
+            prev = post_id
+            expected = gen_site.expected_record(base, post_id)
+            if list(rec.keys()) != KEYS:
+                problem(f"line {lineno}: keys {list(rec.keys())}, expected {KEYS}")
+            elif rec != expected:
+                diff = {k: (rec.get(k), expected[k]) for k in KEYS if rec.get(k) != expected[k]}
+                problem(f"line {lineno}: post {post_id}: (got, expected) {diff}")
+
+    missing = want - sum(seen)
+    if missing:
+        first = [i for i in range(1, want + 1) if not seen[i]][:10]
+        problem(f"{missing} posts missing, first: {first}")
+    ok = not problems
+    summary = (
+        f"{count} records (want {want}), {missing} missing, {dupes} duplicated"
+        + (f", {out_of_order} out of order" if ordered else "")
+        + (f", {unknown} unknown" if unknown else "")
+    )
+    return ok, summary, problems
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("output")
+    ap.add_argument("--site", required=True, help="the generated site's directory")
+    ap.add_argument("--base", required=True, help="scheme://host:port the crawl ran against")
+    ap.add_argument("--ordered", action="store_true", help="also require discovery order")
+    args = ap.parse_args(argv)
+    ok, summary, problems = verify(args.output, args.site, args.base.rstrip("/"), args.ordered)
+    if ok:
+        print(f"verified: {summary}")
+        return 0
+    print(f"VERIFY FAILED: {args.output}: {summary}", file=sys.stderr)
+    for p in problems:
+        print(f"  {p}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

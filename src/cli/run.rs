@@ -58,6 +58,7 @@ pub async fn drive(
     };
     let progress = Progress::new(name);
     let mut pending = Pending::default();
+    let mut boundary: Option<u64> = None;
     let mut last_commit = Instant::now();
     let mut status = exit::OK;
     let mut stopping = false;
@@ -74,8 +75,12 @@ pub async fn drive(
                 Some(Ok(Event::PageDone(page))) => {
                     let Some(state) = &mut state else { continue };
                     pending.push(page);
+                    match sink.position().await {
+                        Ok(p) => boundary = Some(p),
+                        Err(e) => { status = report(e); break; }
+                    }
                     if pending.records() >= CHECKPOINT_RECORDS || last_commit.elapsed() >= CHECKPOINT_EVERY {
-                        if let Err(code) = checkpoint(&mut sink, &mut state.store, &mut pending).await {
+                        if let Err(code) = checkpoint(&mut sink, &mut state.store, &mut pending, boundary).await {
                             status = code;
                             break;
                         }
@@ -104,7 +109,7 @@ pub async fn drive(
         }
     }
     progress.finish();
-    status = close(sink, state, &mut pending, status).await;
+    status = close(sink, state, &mut pending, status, boundary).await;
     eprintln!("trawl: {}", crawl.summary());
     ExitCode::from(status)
 }
@@ -114,9 +119,13 @@ async fn checkpoint(
     sink: &mut Sink,
     store: &mut StateStore,
     pending: &mut Pending,
+    boundary: Option<u64>,
 ) -> Result<u64, u8> {
-    let position = sink.checkpoint().await.map_err(report)?;
-    store.commit(pending, position, false).map_err(report)?;
+    let flushed = sink.checkpoint().await.map_err(report)?;
+    let position = boundary.unwrap_or(flushed);
+    if !pending.is_empty() {
+        store.commit(pending, position, false).map_err(report)?;
+    }
     Ok(position)
 }
 
@@ -129,11 +138,12 @@ async fn close(
     state: Option<Resumable>,
     pending: &mut Pending,
     mut status: u8,
+    boundary: Option<u64>,
 ) -> u8 {
     let mut committed = None;
     let mut state = state;
     if let Some(resumable) = &mut state {
-        match checkpoint(&mut sink, &mut resumable.store, pending).await {
+        match checkpoint(&mut sink, &mut resumable.store, pending, boundary).await {
             Ok(position) => committed = Some(position),
             Err(code) => status = status.max(code),
         }

@@ -74,6 +74,16 @@ impl JsonLinesWriter {
         }
     }
 
+    pub fn position(&mut self) -> io::Result<u64> {
+        match &mut self.out {
+            Output::Stdout(_) => Ok(0),
+            Output::File(out) => {
+                out.flush()?;
+                Ok(out.get_ref().metadata()?.len())
+            }
+        }
+    }
+
     pub fn checkpoint(&mut self) -> io::Result<u64> {
         match &mut self.out {
             Output::Stdout(out) => out.flush().map(|()| 0),
@@ -125,6 +135,11 @@ impl CsvWriter {
         sync(self.out.get_ref())
     }
 
+    pub fn position(&mut self) -> io::Result<u64> {
+        self.out.flush()?;
+        Ok(self.out.get_ref().metadata()?.len())
+    }
+
     pub fn finish(mut self) -> io::Result<()> {
         if !self.header_written && !self.columns.is_empty() {
             self.out.write_record(&self.columns)?;
@@ -167,6 +182,12 @@ impl JsonArrayWriter {
         serde_json::to_writer(&mut *out, record)?;
         self.started = true;
         Ok(())
+    }
+
+    pub fn position(&mut self) -> io::Result<u64> {
+        let out = self.out.as_mut().expect("only before finish");
+        out.flush()?;
+        Ok(out.get_ref().metadata()?.len())
     }
 
     pub fn checkpoint(&mut self) -> io::Result<u64> {

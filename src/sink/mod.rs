@@ -199,6 +199,18 @@ impl Sink {
         result.map_err(|e| SinkError::new(&self.target, e))
     }
 
+    /// The position after everything written so far: flushed, not yet synced.
+    /// At a page boundary this is where a resume may cut back to.
+    pub async fn position(&mut self) -> Result<u64, SinkError> {
+        let result = match &mut self.writer {
+            Writer::Lines(w) => w.position().map_err(|e| e.to_string()),
+            Writer::Csv(w) => w.position().map_err(|e| e.to_string()),
+            Writer::Array(w) => w.position().map_err(|e| e.to_string()),
+            Writer::Sqlite(_) | Writer::Postgres(_) => Ok(0),
+        };
+        result.map_err(|e| SinkError::new(&self.target, e))
+    }
+
     /// Flushes, closes the array if there is one, syncs, and closes connections.
     pub async fn finish(self) -> Result<(), SinkError> {
         let target = self.target;

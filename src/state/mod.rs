@@ -118,15 +118,21 @@ impl StateStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| io(dir, &format!("cannot create the state directory ({e})")))?;
         let path = dir.join(STATE_FILE);
-        let existed = path.exists();
         let conn = Connection::open(&path).map_err(|e| io(&path, &e))?;
         let store = StateStore { conn, path };
-        store.configure()?;
-        if !existed {
+        // An empty database (a kill before the first commit) is new.
+        let tables: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(|e| store.unusable(e))?;
+        if tables == 0 {
+            store.configure()?;
             store.create(spider_text, output)?;
             return Ok((store, Saved::default()));
         }
+        // Recognise the database before changing anything in it.
         store.check(dir, spider_text, output)?;
+        store.configure()?;
         let saved = store.load()?;
         Ok((store, saved))
     }
@@ -156,8 +162,7 @@ impl StateStore {
                      next_seq INTEGER NOT NULL, next_kind TEXT NOT NULL, next_value TEXT,
                      sink_position INTEGER NOT NULL, records INTEGER NOT NULL, complete INTEGER NOT NULL);
                  CREATE TABLE pages (seq INTEGER PRIMARY KEY, url TEXT NOT NULL, records INTEGER NOT NULL);
-                 CREATE TABLE details (url TEXT PRIMARY KEY, fields TEXT NOT NULL);
-                 COMMIT;",
+                 CREATE TABLE details (url TEXT PRIMARY KEY, fields TEXT NOT NULL);",
             )
             .map_err(|e| self.unusable(e))?;
         let meta = [
@@ -173,6 +178,10 @@ impl StateStore {
                 )
                 .map_err(|e| self.unusable(e))?;
         }
+        // Tables and meta in one transaction: a kill leaves all or nothing.
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| self.unusable(e))?;
         Ok(())
     }
 

@@ -62,12 +62,13 @@ pub async fn drive(
     let mut last_commit = Instant::now();
     let mut status = exit::OK;
     let mut stopping = false;
+    let mut sink_failed = false;
     loop {
         tokio::select! {
             event = crawl.next_event() => match event {
                 Some(Ok(Event::Record(record))) => {
-                    if let Err(e) = sink.write(&record).await {
-                        status = report(e);
+                                        if let Err(e) = sink.write(&record).await {
+                        (status, sink_failed) = (report(e), true);
                         break;
                     }
                     progress.tick(&crawl);
@@ -77,11 +78,14 @@ pub async fn drive(
                     pending.push(page);
                     match sink.position().await {
                         Ok(p) => boundary = Some(p),
-                        Err(e) => { status = report(e); break; }
+                        Err(e) => {
+                            (status, sink_failed) = (report(e), true);
+                            break;
+                        }
                     }
                     if pending.records() >= CHECKPOINT_RECORDS || last_commit.elapsed() >= CHECKPOINT_EVERY {
                         if let Err(code) = checkpoint(&mut sink, &mut state.store, &mut pending, boundary).await {
-                            status = code;
+                            (status, sink_failed) = (code, true);
                             break;
                         }
                         last_commit = Instant::now();
@@ -109,7 +113,14 @@ pub async fn drive(
         }
     }
     progress.finish();
-    status = close(sink, state, &mut pending, status, boundary).await;
+    status = match sink_failed {
+        false => close(sink, state, &mut pending, status, boundary).await,
+        // Commit nothing past a failed write; the error is already reported.
+        true => {
+            let _ = sink.finish().await;
+            status
+        }
+    };
     eprintln!("trawl: {}", crawl.summary());
     ExitCode::from(status)
 }

@@ -248,6 +248,11 @@ pub fn table_name(name: &str) -> String {
     table
 }
 
+/// A double-quoted SQL identifier (SQLite and PostgreSQL alike).
+pub(crate) fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// The primary key of a record's row: list page position and item position.
 pub(crate) fn row_key(record: &Record) -> String {
     let (page, index) = record.key();

@@ -47,8 +47,7 @@ use tokio_postgres::config::Host;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls};
 
-use super::row_key;
-use super::sqlite::quote;
+use super::{quote, row_key};
 use crate::crawl::Record;
 
 /// Rows per flush: large enough that a round trip carries real work, small

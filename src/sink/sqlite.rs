@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{params_from_iter, Connection};
 use serde_json::Value;
 
-use super::row_key;
+use super::{quote, row_key};
 use crate::crawl::Record;
 
 /// An SQLite table that takes records; a transaction stays open between checkpoints.
@@ -133,11 +133,6 @@ impl SqliteSink {
         self.checkpoint()?;
         self.conn.close().map_err(|(_, e)| e.to_string())
     }
-}
-
-/// A double-quoted SQL identifier.
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Strings, numbers and booleans keep their SQLite type; arrays and objects become JSON text.

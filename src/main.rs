@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         match args.command {
             Command::Crawl(crawl) => cli::crawl(crawl).await,
             Command::Check { spider, overrides } => cli::check(&spider, &overrides),
-            Command::Demo { serve } => cli::demo(serve).await,
+            Command::Demo { serve, port } => cli::demo(serve, port).await,
         }
     });
     // Abandoned fetches must not hold the exit back.

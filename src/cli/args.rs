@@ -41,6 +41,10 @@ pub enum Command {
         /// Keep serving the demo site after the crawl, until Ctrl-C (to try your own spiders).
         #[arg(long)]
         serve: bool,
+        /// Serve on this port of 127.0.0.1 (default: any free one); with
+        /// `--port 8000` the spiders in examples/ work as written.
+        #[arg(long, value_name = "PORT")]
+        port: Option<u16>,
     },
 }
 

@@ -23,13 +23,14 @@ const EXAMPLES: [(&str, &str); 2] = [
 const EXAMPLE_HOST: &str = "127.0.0.1:8000";
 
 /// Serves the demo site, crawls it with each example, prints the records.
-pub async fn demo(serve: bool) -> ExitCode {
-    let server = match DemoServer::start(DemoSite::default()).await {
+pub async fn demo(serve: bool, port: Option<u16>) -> ExitCode {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0)));
+    let server = match DemoServer::start_on(DemoSite::default(), addr).await {
         Ok(server) => server,
         Err(e) => {
             return fail(
                 exit::FAULT,
-                format!("cannot start the demo site on 127.0.0.1 ({e})"),
+                format!("cannot start the demo site on {addr} ({e})"),
             )
         }
     };

@@ -115,6 +115,16 @@ fn positive(n: i64) -> Option<NonZeroU32> {
     u32::try_from(n).ok().and_then(NonZeroU32::new)
 }
 
+/// `10485760` → `10MiB`, in the units a spider file accepts.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS
+        .iter()
+        .find(|(size, _)| bytes >= *size && bytes % size == 0)
+        .map(|(size, unit)| format!("{}{unit}", bytes / size))
+        .unwrap_or_else(|| format!("{bytes} bytes"))
+}
+
 impl fmt::Display for Limits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let rate = match self.rate.per_second() {
@@ -124,8 +134,11 @@ impl fmt::Display for Limits {
         writeln!(f, "  rate:    {rate}")?;
         writeln!(
             f,
-            "  limits:  {} in flight, timeout {:?}, {} retries, bodies up to {} bytes",
-            self.concurrency, self.timeout, self.retries, self.max_body
+            "  limits:  {} in flight, timeout {:?}, {} retries, bodies up to {}",
+            self.concurrency,
+            self.timeout,
+            self.retries,
+            human_size(self.max_body)
         )?;
         let robots = if self.robots { "obeyed" } else { "ignored" };
         writeln!(

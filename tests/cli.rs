@@ -1174,3 +1174,20 @@ async fn version_and_help() {
     let run = trawl(Vec::<String>::new()).await;
     assert_eq!(run.code, Some(2), "no subcommand is a usage error: {run:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serve_stops_on_sigterm() {
+    let mut live = Live::start(["demo", "--serve"]);
+    for _ in 0..27 {
+        assert!(
+            live.next_line().await.is_some(),
+            "the demo prints its records first"
+        );
+    }
+    // The last record is out: the crawls are ending or over, and either way
+    // one SIGTERM stops the demo (143 if it lands in a crawl's tail, else 0).
+    live.signal("TERM");
+    let (rest, code, stderr) = live.finish().await;
+    assert!(rest.is_empty(), "{rest:?}");
+    assert!(matches!(code, Some(0 | 143)), "{code:?}: {stderr}");
+}

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use trawl::crawl::CrawlOptions;
 use trawl::demo::{DemoServer, DemoSite};
 use trawl::sink::{Sink, SinkOptions, Target};
@@ -34,6 +35,9 @@ pub async fn demo(serve: bool, port: Option<u16>) -> ExitCode {
             )
         }
     };
+    // Listening from the start, so a stop that lands between the crawls and
+    // the wait below is not lost.
+    let stop = Stop::listen();
     let host = server.addr().to_string();
     eprintln!("trawl demo: serving the demo site on {}", server.base_url());
     for (origin, text) in EXAMPLES {
@@ -44,10 +48,10 @@ pub async fn demo(serve: bool, port: Option<u16>) -> ExitCode {
     }
     if serve {
         eprintln!(
-            "trawl demo: still serving on {}; Ctrl-C to stop",
+            "trawl demo: still serving on {}; Ctrl-C or SIGTERM to stop",
             server.base_url()
         );
-        let _ = tokio::signal::ctrl_c().await;
+        stop.wait().await;
     }
     server.shutdown().await;
     ExitCode::from(exit::OK)
@@ -77,5 +81,34 @@ async fn crawl_example(origin: &str, text: &str) -> ExitCode {
     match Crawl::start(spider, CrawlOptions::default()) {
         Ok(crawl) => super::run::drive(crawl, sink, &name, None).await,
         Err(e) => fail(exit::FAULT, e),
+    }
+}
+
+/// SIGINT and SIGTERM, listened for from the moment it is made.
+struct Stop {
+    sigint: Option<Signal>,
+    sigterm: Option<Signal>,
+}
+
+impl Stop {
+    fn listen() -> Stop {
+        Stop {
+            sigint: signal(SignalKind::interrupt()).ok(),
+            sigterm: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    /// Returns at the first of the two (at once if one came already).
+    async fn wait(mut self) {
+        async fn recv(signal: &mut Option<Signal>) {
+            match signal {
+                Some(signal) => drop(signal.recv().await),
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            _ = recv(&mut self.sigint) => {}
+            _ = recv(&mut self.sigterm) => {}
+        }
     }
 }

@@ -34,6 +34,11 @@ pub fn open_at(path: &Path, position: Option<u64>) -> io::Result<File> {
 /// Flushes and syncs; the file's length is the committed position.
 fn sync(file: &File) -> io::Result<u64> {
     file.sync_data()?;
+    length(file)
+}
+
+/// The file's length: after a flush, the position just past what was written.
+fn length(file: &File) -> io::Result<u64> {
     Ok(file.metadata()?.len())
 }
 
@@ -79,7 +84,7 @@ impl JsonLinesWriter {
             Output::Stdout(_) => Ok(0),
             Output::File(out) => {
                 out.flush()?;
-                Ok(out.get_ref().metadata()?.len())
+                length(out.get_ref())
             }
         }
     }
@@ -137,7 +142,7 @@ impl CsvWriter {
 
     pub fn position(&mut self) -> io::Result<u64> {
         self.out.flush()?;
-        Ok(self.out.get_ref().metadata()?.len())
+        length(self.out.get_ref())
     }
 
     pub fn finish(mut self) -> io::Result<()> {
@@ -187,7 +192,7 @@ impl JsonArrayWriter {
     pub fn position(&mut self) -> io::Result<u64> {
         let out = self.out.as_mut().expect("only before finish");
         out.flush()?;
-        Ok(out.get_ref().metadata()?.len())
+        length(out.get_ref())
     }
 
     pub fn checkpoint(&mut self) -> io::Result<u64> {

@@ -11,6 +11,8 @@ pub struct Record {
     fields: Fields,
     page: u64,
     index: u32,
+    /// The spider's `key` fields' values, when it declares a `key`.
+    identity: Option<String>,
 }
 
 impl Record {
@@ -19,7 +21,14 @@ impl Record {
             fields,
             page,
             index,
+            identity: None,
         }
+    }
+
+    /// Sets the record's identity (the spider's `key`, SPEC §6).
+    pub(crate) fn identify(mut self, identity: Option<String>) -> Record {
+        self.identity = identity;
+        self
     }
 
     /// The fields, in order.
@@ -40,6 +49,14 @@ impl Record {
     /// A stable key: the list page's position in the crawl and the item's on the page.
     pub fn key(&self) -> (u64, u32) {
         (self.page, self.index)
+    }
+
+    /// The record's identity from the spider's `key` fields (SPEC §6): the
+    /// value's text for one field, a JSON array of the values for several.
+    /// `None` when the spider declares no `key`; databases then key rows by
+    /// [`Record::key`].
+    pub fn identity(&self) -> Option<&str> {
+        self.identity.as_deref()
     }
 }
 

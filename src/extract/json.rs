@@ -32,6 +32,11 @@ impl JsonPath {
         &self.source
     }
 
+    /// The value at this path, `null` when there is none.
+    pub fn get(&self, value: &Value) -> Value {
+        self.lookup(value).cloned().unwrap_or(Value::Null)
+    }
+
     /// The value at this path, if there is one. Numeric segments index arrays.
     pub fn lookup<'v>(&self, mut value: &'v Value) -> Option<&'v Value> {
         for segment in &self.segments {

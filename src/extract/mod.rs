@@ -4,16 +4,34 @@
 //! can run it wherever parsing is cheapest and tests can run it on strings.
 
 mod css;
+mod filter;
 mod json;
 mod page;
 
 pub(crate) use css::compile as compile_css;
 pub use css::{CssRule, Output};
+pub use filter::{split_pipe, Chain};
 pub use json::JsonPath;
 pub use page::{extract_detail, extract_list, DetailRule, FieldRule, ItemRule, ListPage, ListRule};
 
 /// The fields of one record, in the order the spider declares them.
 pub type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// The kind of value a field produces, as far as the spider file tells: it
+/// types database columns (SPEC §6 "Types in databases").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Text, or anything the file does not pin down (the default).
+    Text,
+    /// Always a JSON integer or `null` (an `int` filter last, an integer constant).
+    Int,
+    /// Always a JSON number or `null` (a `number` filter last, a float constant).
+    Number,
+    /// Always `true`, `false` or `null` (a boolean constant).
+    Bool,
+    /// An array or object: `[]`, `each`, label → value, array/table constants.
+    Json,
+}
 
 /// Why a page could not be read. The page counts as failed; the crawl goes on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

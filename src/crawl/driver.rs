@@ -20,9 +20,10 @@ use url::Url;
 
 use super::details::{url_key, DetailKey, Details, Lookup};
 use super::frontier::{normalize, Frontier};
+use super::seen::Seen;
 use super::summary::Counters;
 use super::{CrawlError, CrawlOptions, Event, NextPage, PageDone, Record, ResumePoint};
-use crate::extract::{extract_detail, extract_list, Fields, ListPage};
+use crate::extract::{extract_detail, extract_list, values_text, Fields, Keep, ListPage, PageInfo};
 use crate::fetch::{FetchError, Fetcher};
 use crate::spider::{Paging, Spider};
 
@@ -69,6 +70,8 @@ struct Slot {
     /// Detail pages of records already sent; released once the page is done,
     /// so `PageDone` still finds their fields in memory.
     held: Vec<DetailKey>,
+    /// `unique` values first seen on this page (for the state store).
+    fresh_unique: Vec<String>,
 }
 
 enum SlotState {
@@ -84,6 +87,8 @@ struct Item {
     fields: Fields,
     /// The detail page, if the item has one to follow.
     detail: Option<DetailKey>,
+    /// The list's `unique` rule has passed it (it waits for its detail page).
+    unique_checked: bool,
 }
 /// Whether the engine should keep going.
 enum Flow {
@@ -103,6 +108,8 @@ pub(super) struct Driver {
     /// Sequence number of `slots[0]`.
     front_seq: u64,
     details: Details,
+    /// `unique` values seen so far.
+    seen: Seen,
     tasks: JoinSet<Done>,
     emitted: u64,
 }
@@ -119,11 +126,15 @@ impl Driver {
         let mut frontier = Frontier::new(spider.paging.clone());
         let mut front_seq = 0;
         let mut details = Details::default();
+        let mut seen = Seen::default();
         if let Some(resume) = options.resume.take() {
             front_seq = resume.point.seq;
             frontier.resume(&resume.point);
             for (url, fields) in resume.details {
                 details.preload(url_key(&url), fields);
+            }
+            for value in &resume.unique {
+                seen.insert(value);
             }
         }
         Driver {
@@ -137,6 +148,7 @@ impl Driver {
             slots: VecDeque::new(),
             front_seq,
             details,
+            seen,
             tasks: JoinSet::new(),
             emitted: 0,
         }
@@ -204,10 +216,16 @@ impl Driver {
                 after: NextPage::End,
                 fresh_details: Vec::new(),
                 held: Vec::new(),
+                fresh_unique: Vec::new(),
             });
+            // `::page`: the number `{page}` took, else the position in the sequence.
+            let shown = match self.spider.paging {
+                Paging::Numbered { .. } => number,
+                _ => seq + 1,
+            };
             let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
             self.tasks.spawn(async move {
-                let result = fetch_list(&fetcher, &spider, &url, seq).await;
+                let result = fetch_list(&fetcher, &spider, &url, seq, shown).await;
                 Done::List { seq, result }
             });
         }
@@ -256,8 +274,12 @@ impl Driver {
                     self.slots[index].after = self.after(self.slots[index].number, next);
                 }
                 let mut fresh = Vec::new();
-                let items = page
+                let kept: Vec<Fields> = page
                     .items
+                    .into_iter()
+                    .filter(|fields| self.required(&self.spider.list.keep, fields))
+                    .collect();
+                let items = kept
                     .into_iter()
                     .map(|fields| self.item(&url, seq, fields, &mut fresh))
                     .collect();
@@ -298,6 +320,31 @@ impl Driver {
         self.slots[index].after = NextPage::End;
     }
 
+    /// Whether `fields` has every field `keep` requires; counts a drop if not.
+    fn required(&self, keep: &Keep, fields: &Fields) -> bool {
+        let Some(missing) = keep.missing(fields) else {
+            return true;
+        };
+        tracing::debug!("record dropped: required field `{missing}` is empty");
+        Counters::add(&self.counters.dropped_require);
+        false
+    }
+
+    /// Whether `fields` is new by `keep`'s `unique` fields; counts a drop if not.
+    fn fresh(&mut self, keep: &Keep, fields: &Fields, slot: usize) -> bool {
+        let Some(value) = keep.unique_key(fields) else {
+            return true;
+        };
+        if self.seen.insert(&value) {
+            if self.options.page_details {
+                self.slots[slot].fresh_unique.push(value);
+            }
+            return true;
+        }
+        Counters::add(&self.counters.dropped_unique);
+        false
+    }
+
     /// Builds an item and starts its detail fetch unless that URL is known.
     fn item(
         &mut self,
@@ -310,9 +357,12 @@ impl Driver {
             .spider
             .detail
             .as_ref()
-            .and_then(|rule| match fields.get(&rule.follow) {
-                Some(Value::String(link)) => page_url.join(link.trim()).ok(),
-                _ => None,
+            .and_then(|rule| {
+                let value = fields.get(&rule.follow).cloned().unwrap_or(Value::Null);
+                match rule.follow_filters.apply(value, page_url) {
+                    Value::String(link) => page_url.join(link.trim()).ok(),
+                    _ => None,
+                }
             });
         let detail = detail.filter(|url| matches!(url.scheme(), "http" | "https"));
         let detail = detail.map(|url| {
@@ -328,35 +378,40 @@ impl Driver {
             }
             key
         });
-        Item { fields, detail }
+        Item {
+            fields,
+            detail,
+            unique_checked: false,
+        }
     }
 
     /// Sends every record whose list page and detail page are in, in order,
     /// and a `PageDone` after each list page whose records are all sent.
+    ///
+    /// `unique` is decided here, in discovery order, so the same record wins
+    /// whichever page's fetch finished first.
     async fn emit(&mut self) -> Flow {
-        while let Some(front) = self.slots.front_mut() {
-            let (mut items, next_index) = match &mut front.state {
+        while let Some(front) = self.slots.front() {
+            let next_index = match &front.state {
                 SlotState::Fetching => return Flow::Continue,
-                SlotState::Skipped => (None, 0),
-                SlotState::Ready { items, next_index } => (Some(items), *next_index),
+                SlotState::Skipped => None,
+                SlotState::Ready { next_index, .. } => Some(*next_index),
             };
-            let mut sent = next_index;
-            while let Some(item) = items.as_ref().and_then(|items| items.front()) {
+            let mut sent = next_index.unwrap_or(0);
+            while let Some(item) = self.front_item() {
                 let detail = match item.detail.map(|key| self.details.lookup(key)) {
                     Some(Lookup::Pending) => {
-                        set_next_index(front, sent);
+                        set_next_index(&mut self.slots[0], sent);
                         return Flow::Continue;
                     }
                     Some(Lookup::Ready(fields)) => Some(fields),
                     _ => None,
                 };
-                let item = items
-                    .as_mut()
-                    .and_then(|i| i.pop_front())
-                    .expect("checked above");
-                let fields = merge(&self.spider, item.fields, detail.as_deref());
-                front.held.extend(item.detail);
-                let record = Record::new(fields, self.front_seq, sent);
+                let item = self.pop_front_item();
+                self.slots[0].held.extend(item.detail);
+                let Some(record) = self.record(item.fields, detail.as_deref(), sent) else {
+                    continue;
+                };
                 sent += 1;
                 if self.tx.send(Ok(Event::Record(record))).await.is_err() {
                     return Flow::Finished; // nobody is listening any more
@@ -385,6 +440,58 @@ impl Driver {
         Flow::Continue
     }
 
+    /// The front slot's next item, dropping items `unique` rules out on their
+    /// list fields (before they wait for a detail page).
+    fn front_item(&mut self) -> Option<&Item> {
+        loop {
+            let spider = self.spider.clone();
+            let SlotState::Ready { items, .. } = &self.slots.front()?.state else {
+                return None;
+            };
+            let item = items.front()?;
+            if spider.list.keep.unique.is_empty() || item.unique_checked {
+                break;
+            }
+            let fields = item.fields.clone();
+            if self.fresh(&spider.list.keep, &fields, 0) {
+                if let SlotState::Ready { items, .. } = &mut self.slots[0].state {
+                    items[0].unique_checked = true;
+                }
+                break;
+            }
+            let dropped = self.pop_front_item();
+            self.slots[0].held.extend(dropped.detail);
+        }
+        match &self.slots.front()?.state {
+            SlotState::Ready { items, .. } => items.front(),
+            _ => None,
+        }
+    }
+
+    fn pop_front_item(&mut self) -> Item {
+        match &mut self.slots[0].state {
+            SlotState::Ready { items, .. } => items.pop_front().expect("an item is waiting"),
+            _ => unreachable!("items are popped only from a ready slot"),
+        }
+    }
+
+    /// The record for an item: list then detail fields, kept by the detail's
+    /// `require` and `unique`, identified by `key`, without `omit`ted fields.
+    fn record(&mut self, fields: Fields, detail: Option<&Fields>, index: u32) -> Option<Record> {
+        let spider = self.spider.clone();
+        let mut fields = merge(&spider, fields, detail);
+        if let Some(rule) = &spider.detail {
+            if !self.required(&rule.keep, &fields) || !self.fresh(&rule.keep, &fields, 0) {
+                return None;
+            }
+        }
+        let identity = identity(&spider.key, &fields);
+        for name in &spider.omit {
+            fields.shift_remove(name);
+        }
+        Some(Record::new(fields, self.front_seq, index).identify(identity))
+    }
+
     fn page_done(&self, slot: Slot, records: u32) -> PageDone {
         let details = match self.options.page_details {
             false => Vec::new(),
@@ -406,8 +513,18 @@ impl Driver {
                 next: slot.after,
             },
             details,
+            unique: slot.fresh_unique,
         }
     }
+}
+
+/// The record's identity from the `key` fields; `None` (keyed by position)
+/// without `key`, or when every key field is `null`.
+fn identity(key: &[String], fields: &Fields) -> Option<String> {
+    if key.is_empty() || key.iter().all(|k| fields.get(k).is_none_or(Value::is_null)) {
+        return None;
+    }
+    Some(values_text(key, fields))
 }
 
 fn set_next_index(slot: &mut Slot, sent: u32) {
@@ -435,9 +552,15 @@ async fn fetch_list(
     spider: &Spider,
     url: &Url,
     turn: u64,
+    number: u64,
 ) -> Result<(Url, ListPage), PageError> {
     let page = fetcher.get_in_turn(url, turn).await?;
-    let list = extract_list(&spider.list, &page.text, &page.url).map_err(|e| PageError {
+    let info = PageInfo {
+        url: &page.url,
+        status: page.status,
+        number,
+    };
+    let list = extract_list(&spider.list, &page.text, &info).map_err(|e| PageError {
         url: page.url.to_string(),
         reason: e.to_string(),
         gone: false,
@@ -456,7 +579,12 @@ async fn fetch_detail(
         .as_ref()
         .expect("details are fetched only for spiders with [detail]");
     let page = fetcher.get_in_turn(url, turn).await?;
-    extract_detail(rule, &page.text, &page.url).map_err(|e| PageError {
+    let info = PageInfo {
+        url: &page.url,
+        status: page.status,
+        number: 0,
+    };
+    extract_detail(rule, &page.text, &info).map_err(|e| PageError {
         url: page.url.to_string(),
         reason: e.to_string(),
         gone: false,

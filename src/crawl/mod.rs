@@ -10,6 +10,7 @@ mod details;
 mod driver;
 mod frontier;
 mod record;
+mod seen;
 mod summary;
 
 use std::pin::Pin;
@@ -69,6 +70,9 @@ pub struct PageDone {
     /// resumed crawl does not fetch them again for a later record (filled
     /// only with [`CrawlOptions::page_details`]).
     pub details: Vec<(String, Arc<Fields>)>,
+    /// `unique` values first seen on this page, so that a resumed crawl still
+    /// drops their repeats (filled only with [`CrawlOptions::page_details`]).
+    pub unique: Vec<String>,
 }
 
 /// Where paging continues.
@@ -98,6 +102,8 @@ pub struct Resume {
     pub point: ResumePoint,
     /// Detail pages already fetched, by normalised URL.
     pub details: Vec<(String, Fields)>,
+    /// `unique` values already seen.
+    pub unique: Vec<String>,
 }
 
 /// Limits on the crawl itself, beside the spider's `[limits]`.
@@ -177,6 +183,8 @@ impl Crawl {
             pages: c.pages.load(Ordering::Relaxed),
             list_pages: c.list_pages.load(Ordering::Relaxed),
             records: c.records.load(Ordering::Relaxed),
+            dropped_require: c.dropped_require.load(Ordering::Relaxed),
+            dropped_unique: c.dropped_unique.load(Ordering::Relaxed),
             requests: stats.requests.load(Ordering::Relaxed),
             retries: stats.retries.load(Ordering::Relaxed),
             failures: c.failures.lock().unwrap_or_else(|p| p.into_inner()).clone(),

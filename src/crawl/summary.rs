@@ -21,6 +21,8 @@ pub(crate) struct Counters {
     pub pages: AtomicU64,
     pub list_pages: AtomicU64,
     pub records: AtomicU64,
+    pub dropped_require: AtomicU64,
+    pub dropped_unique: AtomicU64,
     pub failures: Mutex<Vec<Failure>>,
 }
 
@@ -31,6 +33,8 @@ impl Counters {
             pages: AtomicU64::new(0),
             list_pages: AtomicU64::new(0),
             records: AtomicU64::new(0),
+            dropped_require: AtomicU64::new(0),
+            dropped_unique: AtomicU64::new(0),
             failures: Mutex::new(Vec::new()),
         }
     }
@@ -61,6 +65,10 @@ pub struct Summary {
     pub list_pages: u64,
     /// Records emitted.
     pub records: u64,
+    /// Records dropped by `require` (a required field was empty).
+    pub dropped_require: u64,
+    /// Records dropped by `unique` (seen before).
+    pub dropped_unique: u64,
     /// Requests sent, retries and robots.txt included.
     pub requests: u64,
     /// Retries.
@@ -91,6 +99,14 @@ impl fmt::Display for Summary {
             seconds,
             rate
         )?;
+        let dropped = self.dropped_require + self.dropped_unique;
+        if dropped > 0 {
+            write!(
+                f,
+                "; {dropped} records dropped ({} by require, {} by unique)",
+                self.dropped_require, self.dropped_unique
+            )?;
+        }
         for failure in &self.failures {
             write!(f, "\n  failed: {} — {}", failure.url, failure.reason)?;
         }

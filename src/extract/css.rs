@@ -1,4 +1,5 @@
-//! Scrapy/parsel-style selectors: `CSS`, `CSS::text`, `CSS::attr(NAME)`.
+//! Scrapy/parsel-style selectors: `CSS`, `CSS::text`, `CSS::attr(NAME)`,
+//! `CSS::html`, each optionally ending in `[]` for every match.
 
 use scraper::{ElementRef, Selector};
 use serde_json::Value;
@@ -11,31 +12,67 @@ pub enum Output {
     Text,
     /// One attribute; `href` and `src` are made absolute.
     Attr(String),
+    /// The element's outer HTML.
+    Html,
 }
 
-/// A compiled selector with its output, e.g. `a.next::attr(href)`.
+/// A compiled selector with its output, e.g. `a.next::attr(href)` or `.tags a::text[]`.
 #[derive(Debug, Clone)]
 pub struct CssRule {
     source: String,
     /// `None` means the scope element itself (`:scope` or an empty selector).
     selector: Option<Selector>,
     output: Output,
+    /// `[]`: an array of every match instead of the first.
+    many: bool,
 }
 
 impl CssRule {
     /// Compiles `text`; the error says what is wrong with the selector.
     pub fn parse(text: &str) -> Result<CssRule, String> {
-        let (css, output) = split_output(text)?;
+        let trimmed = text.trim_end();
+        let (text_part, many) = match trimmed.strip_suffix("[]") {
+            Some(rest) => (rest, true),
+            None => (trimmed, false),
+        };
+        let (css, output) = split_output(text_part)?;
         let css = css.trim();
         let selector = match css {
             "" | ":scope" => None,
             css => Some(compile(css)?),
         };
         Ok(CssRule {
-            source: text.to_string(),
+            source: text.trim().to_string(),
             selector,
             output,
+            many,
         })
+    }
+
+    /// Whether the rule gives every match (`[]`), always as an array.
+    pub fn is_many(&self) -> bool {
+        self.many
+    }
+
+    /// What the rule takes from a match.
+    pub fn output(&self) -> &Output {
+        &self.output
+    }
+
+    /// The value inside `scope`: the first match's, or with `[]` an array of
+    /// every match's (matches without the attribute, or with no text, left out).
+    pub fn read(&self, scope: ElementRef<'_>, base: &Url) -> Value {
+        if !self.many {
+            return self.first(scope, base);
+        }
+        let values = match &self.selector {
+            None => self.value_of(scope, base).into_iter().collect(),
+            Some(selector) => scope
+                .select(selector)
+                .filter_map(|element| self.value_of(element, base))
+                .collect(),
+        };
+        Value::Array(values)
     }
 
     /// The selector as the spider file wrote it.
@@ -56,20 +93,25 @@ impl CssRule {
             Some(selector) => scope.select(selector).next(),
         };
         match target {
-            Some(element) => self.value_of(element, base),
+            Some(element) => match &self.output {
+                Output::Text => Value::String(collapse_whitespace(element.text())),
+                _ => self.value_of(element, base).unwrap_or(Value::Null),
+            },
             None => Value::Null,
         }
     }
 
-    fn value_of(&self, element: ElementRef<'_>, base: &Url) -> Value {
-        match &self.output {
-            Output::Text => Value::String(collapse_whitespace(element.text())),
-            Output::Attr(name) => match element.value().attr(name) {
-                Some(raw) if is_link_attr(name) => Value::String(resolve(base, raw)),
-                Some(raw) => Value::String(raw.to_string()),
-                None => Value::Null,
+    /// One match's value; `None` for a missing attribute or (in arrays) empty text.
+    fn value_of(&self, element: ElementRef<'_>, base: &Url) -> Option<Value> {
+        let value = match &self.output {
+            Output::Text => Some(collapse_whitespace(element.text())).filter(|t| !t.is_empty())?,
+            Output::Html => element.html(),
+            Output::Attr(name) => match element.value().attr(name)? {
+                raw if is_link_attr(name) => resolve(base, raw),
+                raw => raw.to_string(),
             },
-        }
+        };
+        Some(Value::String(value))
     }
 }
 
@@ -89,6 +131,9 @@ fn split_output(text: &str) -> Result<(&str, Output), String> {
     if let Some(css) = text.strip_suffix("::text") {
         return Ok((css, Output::Text));
     }
+    if let Some(css) = text.strip_suffix("::html") {
+        return Ok((css, Output::Html));
+    }
     if let Some(start) = text.rfind("::attr(") {
         let rest = &text[start + "::attr(".len()..];
         let name = rest
@@ -100,7 +145,7 @@ fn split_output(text: &str) -> Result<(&str, Output), String> {
     }
     if text.contains("::") {
         return Err(format!(
-            "a selector ending in `::text` or `::attr(NAME)`, found `{text}`"
+            "a selector ending in `::text`, `::attr(NAME)` or `::html` (then optionally `[]`), found `{text}`"
         ));
     }
     Ok((text, Output::Text))
@@ -158,9 +203,35 @@ mod tests {
         assert_eq!(first("img::attr(title)", html), Value::Null);
     }
 
+    fn read(rule: &str, html: &str) -> Value {
+        let doc = Html::parse_document(html);
+        let base = Url::parse("http://example.test/a/b.html").unwrap();
+        CssRule::parse(rule).unwrap().read(doc.root_element(), &base)
+    }
+
+    #[test]
+    fn every_match_and_outer_html() {
+        let html = r#"<div class="tags"><a href="/t/x">x</a> <a href="y">why
+            not</a><a></a><a name="n">n</a></div><p class=p>Hi <b>there</b></p>"#;
+        assert_eq!(
+            read(".tags a::text[]", html),
+            serde_json::json!(["x", "why not", "n"])
+        );
+        assert_eq!(
+            read(".tags a::attr(href)[]", html),
+            serde_json::json!(["http://example.test/t/x", "http://example.test/a/y"])
+        );
+        assert_eq!(read(".none::text[]", html), serde_json::json!([]));
+        assert_eq!(read("p b[]", html), serde_json::json!(["there"]));
+        assert_eq!(read("p::html", html), "<p class=\"p\">Hi <b>there</b></p>");
+        assert_eq!(read("b::html[]", html), serde_json::json!(["<b>there</b>"]));
+        assert_eq!(read(".none::html", html), Value::Null);
+        assert!(CssRule::parse("a::text[]").unwrap().is_many());
+    }
+
     #[test]
     fn bad_selectors_say_what_is_wrong() {
-        for bad in ["div[", "a::attr(", "a::attr()", "a::html", "::text::attr(x"] {
+        for bad in ["div[", "a::attr(", "a::attr()", "a::inner", "::text::attr(x", "a[]x"] {
             assert!(CssRule::parse(bad).is_err(), "{bad} should fail");
         }
         assert!(CssRule::parse(":scope").unwrap().selector().is_none());

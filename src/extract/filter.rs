@@ -47,3 +47,9 @@ pub fn split_pipe(text: &str) -> (&str, Option<&str>) {
         None => (text, None),
     }
 }
+
+impl std::fmt::Display for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}

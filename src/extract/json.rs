@@ -32,6 +32,11 @@ impl JsonPath {
         &self.source
     }
 
+    /// Whether the path maps with `[]` (its value is always an array).
+    pub fn is_many(&self) -> bool {
+        false
+    }
+
     /// The value at this path, `null` when there is none.
     pub fn get(&self, value: &Value) -> Value {
         self.lookup(value).cloned().unwrap_or(Value::Null)

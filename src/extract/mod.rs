@@ -4,6 +4,7 @@
 //! can run it wherever parsing is cheapest and tests can run it on strings.
 
 mod css;
+mod field;
 mod filter;
 mod json;
 mod page;
@@ -12,7 +13,11 @@ pub(crate) use css::compile as compile_css;
 pub use css::{CssRule, Output};
 pub use filter::{split_pipe, Chain};
 pub use json::JsonPath;
-pub use page::{extract_detail, extract_list, DetailRule, FieldRule, ItemRule, ListPage, ListRule};
+pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, Scope};
+pub use page::{
+    extract_detail, extract_list, is_empty, values_text, DetailRule, Format, ItemRule, JsonSource,
+    Keep, ListPage, ListRule,
+};
 
 /// The fields of one record, in the order the spider declares them.
 pub type Fields = serde_json::Map<String, serde_json::Value>;

@@ -1,28 +1,90 @@
 //! List and detail pages: the rules a spider compiles, and applying them to a body.
 
+use regex::Regex;
 use scraper::{Html, Selector};
 use serde_json::Value;
-use url::Url;
 
-use super::{css::CssRule, json::JsonPath, ExtractError, Fields};
+use super::field::{read_html, read_json, At, Field, PageInfo, Read};
+use super::filter::Chain;
+use super::json::JsonPath;
+use super::{ExtractError, Fields};
 
-/// How one field is read: a CSS rule on HTML, a dotted path on JSON.
+/// How a page's body is read.
 #[derive(Debug, Clone)]
-pub enum FieldRule {
-    /// `CSS`, `CSS::text` or `CSS::attr(NAME)`.
-    Css(CssRule),
-    /// A dotted path.
-    Json(JsonPath),
+pub enum Format {
+    /// As HTML, with CSS selectors.
+    Html,
+    /// As JSON, with paths; the document comes from `source`.
+    Json(JsonSource),
 }
 
-impl FieldRule {
-    /// The rule as the spider file wrote it.
-    pub fn source(&self) -> &str {
+impl Format {
+    /// Whether fields are JSON paths.
+    pub fn is_json(&self) -> bool {
+        matches!(self, Format::Json(_))
+    }
+}
+
+/// Where a JSON page's document comes from (SPEC §6 "JSON inside HTML").
+#[derive(Debug, Clone)]
+pub enum JsonSource {
+    /// The body is JSON.
+    Body,
+    /// `json_from`: the array of every match's text, each parsed as JSON.
+    From {
+        /// The selector as written.
+        source: String,
+        /// Compiled.
+        selector: Selector,
+    },
+    /// `json_re`: the first match of the pattern (its first group if it has one).
+    Re(Regex),
+}
+
+impl JsonSource {
+    /// The JSON document of `body`.
+    pub fn document(&self, body: &str) -> Result<Value, ExtractError> {
         match self {
-            FieldRule::Css(rule) => rule.source(),
-            FieldRule::Json(path) => path.source(),
+            JsonSource::Body => parse_json(body),
+            JsonSource::From { source, selector } => Ok(embedded(body, source, selector)),
+            JsonSource::Re(pattern) => matched(body, pattern),
         }
     }
+}
+
+/// `json_from`: matches that do not parse are skipped, and logged.
+fn embedded(body: &str, source: &str, selector: &Selector) -> Value {
+    let doc = Html::parse_document(body);
+    let parsed = doc.select(selector).filter_map(|element| {
+        let text: String = element.text().collect();
+        match serde_json::from_str(text.trim()) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                tracing::debug!("json_from `{source}`: a match is not JSON ({e}); skipped");
+                None
+            }
+        }
+    });
+    Value::Array(parsed.collect())
+}
+
+/// `json_re`: no match is an empty document (no items); a match that is not
+/// JSON fails the page, since the pattern is then most likely wrong.
+fn matched(body: &str, pattern: &Regex) -> Result<Value, ExtractError> {
+    let Some(captures) = pattern.captures(body) else {
+        tracing::warn!("json_re `{}` matched nothing on the page", pattern.as_str());
+        return Ok(Value::Null);
+    };
+    let text = captures
+        .get(1)
+        .or_else(|| captures.get(0))
+        .map_or("", |m| m.as_str());
+    serde_json::from_str(text.trim()).map_err(|e| {
+        ExtractError(format!(
+            "json_re `{}` matched text that is not valid JSON ({e})",
+            pattern.as_str()
+        ))
+    })
 }
 
 /// How a list page is split into items.
@@ -35,21 +97,75 @@ pub enum ItemRule {
         /// The compiled selector.
         selector: Selector,
     },
-    /// JSON: one item per element of the array at this path.
+    /// JSON: one item per element of the array at this path (an object is one item).
     Json(JsonPath),
+}
+
+/// Which records are kept (SPEC §6 "Which records").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keep {
+    /// Drop a record where any of these fields is `null`, `""` or `[]`.
+    pub require: Vec<String>,
+    /// Drop a record whose values of these fields were seen before in the crawl.
+    pub unique: Vec<String>,
+}
+
+impl Keep {
+    /// The first required field that is missing from `fields`, if any.
+    pub fn missing<'a>(&'a self, fields: &Fields) -> Option<&'a str> {
+        self.require
+            .iter()
+            .find(|name| is_empty(fields.get(name.as_str())))
+            .map(String::as_str)
+    }
+
+    /// The values of the `unique` fields, as one text; `None` without `unique`.
+    pub fn unique_key(&self, fields: &Fields) -> Option<String> {
+        if self.unique.is_empty() {
+            return None;
+        }
+        Some(values_text(&self.unique, fields))
+    }
+}
+
+/// `null`, `""` or `[]` (or absent).
+pub fn is_empty(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(Value::Array(items)) => items.is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// One field's value as text (a string as it is, anything else as JSON), or
+/// a JSON array of several fields' values.
+pub fn values_text(names: &[String], fields: &Fields) -> String {
+    let value = |name: &String| fields.get(name).cloned().unwrap_or(Value::Null);
+    match names {
+        [one] => match value(one) {
+            Value::String(s) => s,
+            other => other.to_string(),
+        },
+        many => Value::Array(many.iter().map(value).collect()).to_string(),
+    }
 }
 
 /// Everything read from a list page.
 #[derive(Debug, Clone)]
 pub struct ListRule {
+    /// How the body is read.
+    pub format: Format,
     /// Where the items are.
     pub item: ItemRule,
     /// Fields per item, in declaration order; empty for JSON means "the whole item".
-    pub fields: Vec<(String, FieldRule)>,
+    pub fields: Vec<(String, Field)>,
     /// The next page's link, if paging follows links.
-    pub next: Option<FieldRule>,
+    pub next: Option<Read>,
     /// JSON: paging stops after a page where this path is `true`.
     pub stop: Option<JsonPath>,
+    /// Which records are kept.
+    pub keep: Keep,
 }
 
 /// Everything read from a detail page.
@@ -57,10 +173,14 @@ pub struct ListRule {
 pub struct DetailRule {
     /// The list field holding the detail page's URL.
     pub follow: String,
-    /// Whether the detail page is JSON (else HTML).
-    pub json: bool,
+    /// Filters that turn that field's value into the URL (`slug | fmt: '/p/{}'`).
+    pub follow_filters: Chain,
+    /// How the body is read.
+    pub format: Format,
     /// Fields, in declaration order.
-    pub fields: Vec<(String, FieldRule)>,
+    pub fields: Vec<(String, Field)>,
+    /// Which records are kept.
+    pub keep: Keep,
 }
 
 /// What a list page yielded.
@@ -68,40 +188,63 @@ pub struct DetailRule {
 pub struct ListPage {
     /// One field map per item, in page order.
     pub items: Vec<Fields>,
-    /// The next page's absolute URL, if the page names one.
+    /// The next page's link as found (resolve it against the page's URL).
     pub next: Option<String>,
     /// The page said it is the last one (JSON `stop`).
     pub stop: bool,
 }
 
-/// Reads a list page whose final URL is `base`.
-pub fn extract_list(rule: &ListRule, body: &str, base: &Url) -> Result<ListPage, ExtractError> {
-    match &rule.item {
-        ItemRule::Css { selector, .. } => Ok(html_list(rule, selector, body, base)),
-        ItemRule::Json(items) => json_list(rule, items, &parse_json(body)?, base),
+/// Reads a list page.
+pub fn extract_list(
+    rule: &ListRule,
+    body: &str,
+    page: &PageInfo<'_>,
+) -> Result<ListPage, ExtractError> {
+    match (&rule.format, &rule.item) {
+        (Format::Html, ItemRule::Css { selector, .. }) => Ok(html_list(rule, selector, body, page)),
+        (Format::Json(source), ItemRule::Json(items)) => {
+            json_list(rule, items, &source.document(body)?, page)
+        }
+        _ => Err(ExtractError(
+            "the list's format and item rule disagree".into(),
+        )),
     }
 }
 
-/// Reads a detail page whose final URL is `base`.
-pub fn extract_detail(rule: &DetailRule, body: &str, base: &Url) -> Result<Fields, ExtractError> {
-    if rule.json {
-        let doc = parse_json(body)?;
-        return Ok(project(&rule.fields, |f| json_field(f, &doc, base)));
+/// Reads a detail page.
+pub fn extract_detail(
+    rule: &DetailRule,
+    body: &str,
+    page: &PageInfo<'_>,
+) -> Result<Fields, ExtractError> {
+    let at = At { page, index: None };
+    match &rule.format {
+        Format::Json(source) => Ok(read_json(&rule.fields, &source.document(body)?, &at)),
+        Format::Html => {
+            let doc = Html::parse_document(body);
+            Ok(read_html(&rule.fields, doc.root_element(), &at))
+        }
     }
-    let doc = Html::parse_document(body);
-    Ok(project(&rule.fields, |f| f.css_first(&doc, base)))
 }
 
-fn html_list(rule: &ListRule, selector: &Selector, body: &str, base: &Url) -> ListPage {
+fn html_list(rule: &ListRule, selector: &Selector, body: &str, page: &PageInfo<'_>) -> ListPage {
     let doc = Html::parse_document(body);
     let items = doc
         .select(selector)
-        .map(|item| project(&rule.fields, |f| css_in(f, item, base)))
+        .enumerate()
+        .map(|(index, item)| {
+            let at = At {
+                page,
+                index: Some(index),
+            };
+            read_html(&rule.fields, item, &at)
+        })
         .collect();
+    let at = At { page, index: None };
     let next = rule
         .next
         .as_ref()
-        .and_then(|f| as_link(&f.css_first(&doc, base)));
+        .and_then(|read| as_link(&read.html(doc.root_element(), &at)));
     ListPage {
         items,
         next,
@@ -113,26 +256,29 @@ fn json_list(
     rule: &ListRule,
     items: &JsonPath,
     doc: &Value,
-    base: &Url,
+    page: &PageInfo<'_>,
 ) -> Result<ListPage, ExtractError> {
-    let found = match items.lookup(doc) {
-        None | Some(Value::Null) => &[][..],
-        Some(Value::Array(found)) => found.as_slice(),
-        Some(_) => {
+    let found = match items.get(doc) {
+        Value::Null => Vec::new(),
+        Value::Array(found) => found,
+        object @ Value::Object(_) => vec![object],
+        _ => {
             return Err(ExtractError(format!(
-                "`list.items` path `{}` does not hold an array",
+                "`list.items` path `{}` holds neither an array nor an object",
                 items.source()
             )))
         }
     };
     let items = found
-        .iter()
-        .map(|item| json_item(rule, item, base))
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| json_item(rule, item, page, index))
         .collect();
+    let at = At { page, index: None };
     let next = rule
         .next
         .as_ref()
-        .and_then(|f| as_link(&json_field(f, doc, base)));
+        .and_then(|read| as_link(&read.json(doc, &at)));
     let stop = rule
         .stop
         .as_ref()
@@ -140,44 +286,21 @@ fn json_list(
     Ok(ListPage { items, next, stop })
 }
 
-fn json_item(rule: &ListRule, item: &Value, base: &Url) -> Fields {
+fn json_item(rule: &ListRule, item: Value, page: &PageInfo<'_>, index: usize) -> Fields {
     if !rule.fields.is_empty() {
-        return project(&rule.fields, |f| json_field(f, item, base));
+        let at = At {
+            page,
+            index: Some(index),
+        };
+        return read_json(&rule.fields, &item, &at);
     }
     match item {
-        Value::Object(map) => map.clone(),
-        other => Fields::from_iter([("value".to_string(), other.clone())]),
+        Value::Object(map) => map,
+        other => Fields::from_iter([("value".to_string(), other)]),
     }
 }
 
-fn project(fields: &[(String, FieldRule)], mut read: impl FnMut(&FieldRule) -> Value) -> Fields {
-    fields
-        .iter()
-        .map(|(name, rule)| (name.clone(), read(rule)))
-        .collect()
-}
-
-fn css_in(rule: &FieldRule, scope: scraper::ElementRef<'_>, base: &Url) -> Value {
-    match rule {
-        FieldRule::Css(css) => css.first(scope, base),
-        FieldRule::Json(_) => Value::Null,
-    }
-}
-
-impl FieldRule {
-    fn css_first(&self, doc: &Html, base: &Url) -> Value {
-        css_in(self, doc.root_element(), base)
-    }
-}
-
-fn json_field(rule: &FieldRule, doc: &Value, _base: &Url) -> Value {
-    match rule {
-        FieldRule::Json(path) => path.lookup(doc).cloned().unwrap_or(Value::Null),
-        FieldRule::Css(_) => Value::Null,
-    }
-}
-
-/// A non-empty string value, made absolute against `base` by the caller's join.
+/// A non-empty string value, trimmed.
 fn as_link(value: &Value) -> Option<String> {
     match value {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -191,111 +314,4 @@ fn parse_json(body: &str) -> Result<Value, ExtractError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn css(s: &str) -> FieldRule {
-        FieldRule::Css(CssRule::parse(s).unwrap())
-    }
-    fn path(s: &str) -> FieldRule {
-        FieldRule::Json(JsonPath::parse(s).unwrap())
-    }
-    fn base() -> Url {
-        Url::parse("http://site.test/blog/page/1").unwrap()
-    }
-
-    #[test]
-    fn html_items_in_order_with_next_link() {
-        let rule = ListRule {
-            item: ItemRule::Css {
-                source: ".item".into(),
-                selector: Selector::parse(".item").unwrap(),
-            },
-            fields: vec![
-                ("title".into(), css(".title")),
-                ("url".into(), css("a::attr(href)")),
-            ],
-            next: Some(css("a.next::attr(href)")),
-            stop: None,
-        };
-        let body = r#"<div class=item><h2 class=title>One</h2><a href="/p/1">x</a></div>
-            <div class=item><h2 class=title>Two</h2></div><a class=next href="2">n</a>"#;
-        let page = extract_list(&rule, body, &base()).unwrap();
-        assert_eq!(page.items.len(), 2);
-        assert_eq!(
-            Value::Object(page.items[0].clone()),
-            json!({"title": "One", "url": "http://site.test/p/1"})
-        );
-        assert_eq!(
-            Value::Object(page.items[1].clone()),
-            json!({"title": "Two", "url": null})
-        );
-        assert_eq!(page.next.as_deref(), Some("http://site.test/blog/page/2"));
-        let keys: Vec<_> = page.items[0].keys().cloned().collect();
-        assert_eq!(keys, ["title", "url"]);
-    }
-
-    #[test]
-    fn json_items_whole_and_projected() {
-        let body =
-            r#"{"data":{"items":[{"z":1,"a":{"b":2}},{"z":3}]},"last":true,"links":{"next":null}}"#;
-        let mut rule = ListRule {
-            item: ItemRule::Json(JsonPath::parse("data.items").unwrap()),
-            fields: vec![],
-            next: Some(path("links.next")),
-            stop: Some(JsonPath::parse("last").unwrap()),
-        };
-        let page = extract_list(&rule, body, &base()).unwrap();
-        assert_eq!(page.items.len(), 2);
-        assert_eq!(
-            page.items[0].keys().cloned().collect::<Vec<_>>(),
-            ["z", "a"]
-        );
-        assert!(page.stop);
-        assert_eq!(page.next, None);
-        rule.fields = vec![("b".into(), path("a.b")), ("z".into(), path("z"))];
-        let page = extract_list(&rule, body, &base()).unwrap();
-        assert_eq!(
-            Value::Object(page.items[0].clone()),
-            json!({"b": 2, "z": 1})
-        );
-        assert_eq!(
-            Value::Object(page.items[1].clone()),
-            json!({"b": null, "z": 3})
-        );
-    }
-
-    #[test]
-    fn bad_json_is_a_page_error() {
-        let rule = ListRule {
-            item: ItemRule::Json(JsonPath::parse("items").unwrap()),
-            fields: vec![],
-            next: None,
-            stop: None,
-        };
-        assert!(extract_list(&rule, "<html>", &base()).is_err());
-        assert!(extract_list(&rule, r#"{"items": 3}"#, &base()).is_err());
-        assert_eq!(
-            extract_list(&rule, r#"{}"#, &base()).unwrap().items.len(),
-            0
-        );
-    }
-
-    #[test]
-    fn malformed_html_parses_like_a_browser() {
-        let rule = ListRule {
-            item: ItemRule::Css {
-                source: "li".into(),
-                selector: Selector::parse("li").unwrap(),
-            },
-            fields: vec![("t".into(), css("::text"))],
-            next: None,
-            stop: None,
-        };
-        let page =
-            extract_list(&rule, "<ul><li>one<li>two <b>bold</ul><p>unclosed", &base()).unwrap();
-        let texts: Vec<_> = page.items.iter().map(|f| f["t"].clone()).collect();
-        assert_eq!(texts, [json!("one"), json!("two bold")]);
-    }
-}
+mod tests;

@@ -5,6 +5,7 @@
 //! compiled, and the result is a `Spider` whose types cannot hold a bad value.
 //! Nothing here touches the network.
 
+mod fields;
 mod limits;
 mod raw;
 mod values;
@@ -12,10 +13,12 @@ mod values;
 use std::fmt;
 use std::path::Path;
 
-use indexmap::IndexMap;
 use url::Url;
 
-use crate::extract::{CssRule, DetailRule, FieldRule, ItemRule, JsonPath, ListRule};
+use crate::extract::{
+    compile_css, split_pipe, Chain, DetailRule, Field, Format, ItemRule, JsonPath, JsonSource,
+    Keep, Kind, ListRule,
+};
 pub use limits::{Limits, Rate};
 pub use values::{parse_duration, parse_rate, parse_size};
 
@@ -30,6 +33,10 @@ pub struct Spider {
     pub list: ListRule,
     /// Optional detail page per item.
     pub detail: Option<DetailRule>,
+    /// Fields whose values are the record's identity in databases (`key`).
+    pub key: Vec<String>,
+    /// Fields read but left out of the records (`omit`).
+    pub omit: Vec<String>,
     /// Rate, concurrency, timeouts and manners.
     pub limits: Limits,
 }
@@ -183,12 +190,17 @@ impl Builder<'_> {
             Some(detail) => Some(self.detail(detail, &list)?),
             None => None,
         };
+        let all = known_names(&list, detail.as_ref());
+        let key = self.names("key", raw.key.as_ref(), all.as_deref())?;
+        let omit = self.names("omit", raw.omit.as_ref(), all.as_deref())?;
         let limits = Limits::from_raw(&raw.limits).map_err(|(key, msg)| self.err(key, msg))?;
         Ok(Spider {
             name,
             paging,
             list,
             detail,
+            key,
+            omit,
             limits,
         })
     }
@@ -277,27 +289,16 @@ impl Builder<'_> {
     }
 
     fn list(&self, raw: &raw::RawList, next: Option<&str>) -> Result<ListRule, SpiderError> {
-        let json = self.is_json("list.format", raw.format.as_deref())?;
-        if json {
+        let format = self.format("list", raw.format.as_deref(), &raw.json_from, &raw.json_re)?;
+        let json = format.is_json();
+        let item = if json {
             if raw.item.is_some() {
                 return Err(self.err(
                     "list.item",
                     "`items` (a dotted path) for format = \"json\"; `item` is for HTML",
                 ));
             }
-            let items = self.path("list.items", raw.items.as_deref().unwrap_or(""))?;
-            Ok(ListRule {
-                item: ItemRule::Json(items),
-                fields: self.fields("list.fields", &raw.fields, true)?,
-                next: next
-                    .map(|n| self.path("next", n).map(FieldRule::Json))
-                    .transpose()?,
-                stop: raw
-                    .stop
-                    .as_deref()
-                    .map(|s| self.path("list.stop", s))
-                    .transpose()?,
-            })
+            ItemRule::Json(self.path("list.items", raw.items.as_deref().unwrap_or(""))?)
         } else {
             for (key, value) in [("list.items", &raw.items), ("list.stop", &raw.stop)] {
                 if value.is_some() {
@@ -310,76 +311,166 @@ impl Builder<'_> {
             let source = raw.item.as_deref().ok_or_else(|| {
                 self.err("list.item", "a CSS selector for the items, e.g. \".item\"")
             })?;
-            let selector =
-                crate::extract::compile_css(source).map_err(|e| self.err("list.item", e))?;
-            Ok(ListRule {
-                item: ItemRule::Css {
-                    source: source.to_string(),
-                    selector,
-                },
-                fields: self.fields("list.fields", &raw.fields, false)?,
-                next: next
-                    .map(|n| self.css("next", n).map(FieldRule::Css))
-                    .transpose()?,
-                stop: None,
-            })
-        }
+            ItemRule::Css {
+                source: source.to_string(),
+                selector: compile_css(source).map_err(|e| self.err("list.item", e))?,
+            }
+        };
+        let fields = self.fields("list.fields", &raw.fields, json)?;
+        let known = (!(json && fields.is_empty())).then(|| names_of(&fields));
+        let keep = Keep {
+            require: self.names("list.require", raw.require.as_ref(), known.as_deref())?,
+            unique: self.names("list.unique", raw.unique.as_ref(), known.as_deref())?,
+        };
+        Ok(ListRule {
+            format,
+            item,
+            fields,
+            next: next.map(|n| self.read("next", n, json)).transpose()?,
+            stop: raw
+                .stop
+                .as_deref()
+                .map(|s| self.path("list.stop", s))
+                .transpose()?,
+            keep,
+        })
     }
 
     fn detail(&self, raw: &raw::RawDetail, list: &ListRule) -> Result<DetailRule, SpiderError> {
-        let json = self.is_json("detail.format", raw.format.as_deref())?;
+        let format = self.format("detail", raw.format.as_deref(), &raw.json_from, &raw.json_re)?;
+        let (follow, filters) = split_pipe(&raw.follow);
+        let follow = follow.trim().to_string();
+        let follow_filters = match filters {
+            Some(chain) => Chain::parse(chain).map_err(|e| self.err("detail.follow", e))?,
+            None => Chain::default(),
+        };
         let whole_items = list.fields.is_empty() && matches!(list.item, ItemRule::Json(_));
-        if !whole_items && !list.fields.iter().any(|(name, _)| name == &raw.follow) {
+        if !whole_items && !list.fields.iter().any(|(name, _)| name == &follow) {
             let names: Vec<_> = list.fields.iter().map(|(n, _)| format!("`{n}`")).collect();
             return Err(self.err(
                 "detail.follow",
                 format!(
-                    "the name of a list field ({}), found `{}`",
-                    names.join(", "),
-                    raw.follow
+                    "the name of a list field ({}), optionally with filters, found `{follow}`",
+                    names.join(", ")
                 ),
             ));
         }
+        let fields = self.fields("detail.fields", &raw.fields, format.is_json())?;
+        if let Some((name, _)) = fields.iter().find(|(_, f)| f.reads_list_position()) {
+            return Err(self.err(
+                format!("detail.fields.{name}"),
+                "`::index` and `::page` in [list] fields: a detail page may be shared by items of several list pages",
+            ));
+        }
+        let mut known = names_of(&list.fields);
+        known.extend(names_of(&fields));
+        let known = (!whole_items).then_some(known);
+        let keep = Keep {
+            require: self.names("detail.require", raw.require.as_ref(), known.as_deref())?,
+            unique: self.names("detail.unique", raw.unique.as_ref(), known.as_deref())?,
+        };
         Ok(DetailRule {
-            follow: raw.follow.clone(),
-            json,
-            fields: self.fields("detail.fields", &raw.fields, json)?,
+            follow,
+            follow_filters,
+            format,
+            fields,
+            keep,
         })
     }
 
-    fn is_json(&self, key: &str, format: Option<&str>) -> Result<bool, SpiderError> {
-        match format.unwrap_or("html") {
-            "html" => Ok(false),
-            "json" => Ok(true),
-            other => Err(self.err(key, format!("\"html\" or \"json\", found \"{other}\""))),
-        }
-    }
-
-    fn fields(
+    /// `format`, with `json_from` or `json_re` for JSON inside HTML.
+    fn format(
         &self,
         section: &str,
-        raw: &IndexMap<String, String>,
-        json: bool,
-    ) -> Result<Vec<(String, FieldRule)>, SpiderError> {
-        raw.iter()
-            .map(|(name, source)| {
-                let key = format!("{section}.{name}");
-                let rule = if json {
-                    FieldRule::Json(self.path(&key, source)?)
-                } else {
-                    FieldRule::Css(self.css(&key, source)?)
-                };
-                Ok((name.clone(), rule))
-            })
-            .collect()
-    }
-
-    fn css(&self, key: &str, source: &str) -> Result<CssRule, SpiderError> {
-        CssRule::parse(source).map_err(|e| self.err(key, e))
+        format: Option<&str>,
+        json_from: &Option<String>,
+        json_re: &Option<String>,
+    ) -> Result<Format, SpiderError> {
+        let json = match format.unwrap_or("html") {
+            "html" => false,
+            "json" => true,
+            other => {
+                return Err(self.err(
+                    format!("{section}.format"),
+                    format!("\"html\" or \"json\", found \"{other}\""),
+                ))
+            }
+        };
+        let source = match (json_from, json_re) {
+            (Some(_), Some(_)) => {
+                return Err(self.err(
+                    format!("{section}.json_re"),
+                    "`json_from` or `json_re`, not both",
+                ))
+            }
+            (Some(css), None) => JsonSource::From {
+                source: css.clone(),
+                selector: compile_css(css).map_err(|e| self.err(format!("{section}.json_from"), e))?,
+            },
+            (None, Some(pattern)) => JsonSource::Re(regex::Regex::new(pattern).map_err(|e| {
+                self.err(
+                    format!("{section}.json_re"),
+                    format!("a regular expression, found `{pattern}` ({})", one_line(&e.to_string())),
+                )
+            })?),
+            (None, None) => JsonSource::Body,
+        };
+        match (json, &source) {
+            (true, _) => Ok(Format::Json(source)),
+            (false, JsonSource::Body) => Ok(Format::Html),
+            (false, _) => {
+                let key = if json_from.is_some() { "json_from" } else { "json_re" };
+                Err(self.err(
+                    format!("{section}.{key}"),
+                    "format = \"json\" beside it (the JSON it finds is read with paths)",
+                ))
+            }
+        }
     }
 
     fn path(&self, key: &str, source: &str) -> Result<JsonPath, SpiderError> {
         JsonPath::parse(source).map_err(|e| self.err(key, e))
+    }
+}
+
+/// The names of `fields`, in order.
+fn names_of(fields: &[(String, Field)]) -> Vec<&str> {
+    fields.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+/// Every field name a record can have, or `None` when whole JSON items make
+/// the names the server's choice.
+fn known_names<'a>(list: &'a ListRule, detail: Option<&'a DetailRule>) -> Option<Vec<&'a str>> {
+    if list.fields.is_empty() && matches!(list.item, ItemRule::Json(_)) {
+        return None;
+    }
+    let mut names = names_of(&list.fields);
+    names.extend(detail.iter().flat_map(|d| names_of(&d.fields)));
+    Some(names)
+}
+
+/// A multi-line library message as one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Spider {
+    /// The record's fields in order with the kind of value each holds: list
+    /// fields, then detail fields not already listed, without `omit`ted ones.
+    /// Database outputs type their columns from it.
+    pub fn columns(&self) -> Vec<(String, Kind)> {
+        let mut columns: Vec<(String, Kind)> = Vec::new();
+        let detail = self.detail.iter().flat_map(|d| &d.fields);
+        for (name, field) in self.list.fields.iter().chain(detail) {
+            if self.omit.contains(name) {
+                continue;
+            }
+            match columns.iter_mut().find(|(n, _)| n == name) {
+                Some(column) => column.1 = field.kind(),
+                None => columns.push((name.clone(), field.kind())),
+            }
+        }
+        columns
     }
 }
 
@@ -403,12 +494,13 @@ impl fmt::Display for Spider {
             }
             ItemRule::Json(path) => writeln!(
                 f,
-                "  list:    JSON, one record per element of `{}`",
+                "  list:    JSON{}, one record per element of `{}`",
+                json_source(&self.list.format),
                 path.source()
             )?,
         }
         if let Some(next) = &self.list.next {
-            writeln!(f, "  next:    `{}`", next.source())?;
+            writeln!(f, "  next:    {next}")?;
         }
         if let Some(stop) = &self.list.stop {
             writeln!(
@@ -418,25 +510,61 @@ impl fmt::Display for Spider {
             )?;
         }
         write_fields(f, "list", &self.list.fields)?;
+        write_keep(f, "list", &self.list.keep)?;
         if let Some(detail) = &self.detail {
-            let kind = if detail.json { "JSON" } else { "HTML" };
-            writeln!(f, "  detail:  {kind} page at field `{}`", detail.follow)?;
+            let kind = if detail.format.is_json() { "JSON" } else { "HTML" };
+            let filters = match detail.follow_filters.is_empty() {
+                true => String::new(),
+                false => format!(" | {}", detail.follow_filters),
+            };
+            writeln!(
+                f,
+                "  detail:  {kind}{} page at field `{}`{filters}",
+                json_source(&detail.format),
+                detail.follow
+            )?;
             write_fields(f, "detail", &detail.fields)?;
+            write_keep(f, "detail", &detail.keep)?;
+        }
+        if !self.key.is_empty() {
+            writeln!(f, "  key:     {} (database rows are updated by it)", self.key.join(", "))?;
+        }
+        if !self.omit.is_empty() {
+            writeln!(f, "  omit:    {} (read, not written)", self.omit.join(", "))?;
         }
         write!(f, "{}", self.limits)
+    }
+}
+
+fn json_source(format: &Format) -> String {
+    match format {
+        Format::Json(JsonSource::From { source, .. }) => format!(" from `{source}`"),
+        Format::Json(JsonSource::Re(pattern)) => format!(" matched by `{}`", pattern.as_str()),
+        _ => String::new(),
     }
 }
 
 fn write_fields(
     f: &mut fmt::Formatter<'_>,
     section: &str,
-    fields: &[(String, FieldRule)],
+    fields: &[(String, Field)],
 ) -> fmt::Result {
     if fields.is_empty() {
         return writeln!(f, "  {section} fields: each item whole");
     }
-    for (name, rule) in fields {
-        writeln!(f, "  {section} field {name:<12} <- `{}`", rule.source())?;
+    for (name, field) in fields {
+        let kind = format!("{:?}", field.kind()).to_lowercase();
+        writeln!(f, "  {section} field {name:<12} <- {field}  -> {kind}")?;
+    }
+    Ok(())
+}
+
+fn write_keep(f: &mut fmt::Formatter<'_>, section: &str, keep: &Keep) -> fmt::Result {
+    if !keep.require.is_empty() {
+        writeln!(f, "  {section} require: {}", keep.require.join(", "))?;
+    }
+    if !keep.unique.is_empty() {
+        writeln!(f, "  {section} unique:  {}", keep.unique.join(", "))?;
     }
     Ok(())
 }

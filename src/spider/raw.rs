@@ -10,14 +10,37 @@ pub const TOP_KEYS: &[&str] = &[
     "first_page",
     "last_page",
     "next",
+    "key",
+    "omit",
     "list",
     "detail",
     "limits",
 ];
 /// Keys of `[list]`.
-pub const LIST_KEYS: &[&str] = &["format", "item", "items", "stop", "next", "fields"];
+pub const LIST_KEYS: &[&str] = &[
+    "format",
+    "json_from",
+    "json_re",
+    "item",
+    "items",
+    "stop",
+    "next",
+    "fields",
+    "require",
+    "unique",
+];
 /// Keys of `[detail]`.
-pub const DETAIL_KEYS: &[&str] = &["follow", "format", "fields"];
+pub const DETAIL_KEYS: &[&str] = &[
+    "follow",
+    "format",
+    "json_from",
+    "json_re",
+    "fields",
+    "require",
+    "unique",
+];
+/// Keys of a field written as a table.
+pub const FIELD_KEYS: &[&str] = &["const", "each", "fields", "rows", "key", "value"];
 /// Keys of `[limits]`.
 pub const LIMIT_KEYS: &[&str] = &[
     "rate",
@@ -38,6 +61,8 @@ pub struct RawSpider {
     pub first_page: Option<i64>,
     pub last_page: Option<i64>,
     pub next: Option<String>,
+    pub key: Option<Names>,
+    pub omit: Option<Names>,
     pub list: Option<RawList>,
     pub detail: Option<RawDetail>,
     #[serde(default)]
@@ -48,12 +73,16 @@ pub struct RawSpider {
 #[serde(deny_unknown_fields)]
 pub struct RawList {
     pub format: Option<String>,
+    pub json_from: Option<String>,
+    pub json_re: Option<String>,
     pub item: Option<String>,
     pub items: Option<String>,
     pub stop: Option<String>,
     pub next: Option<String>,
     #[serde(default)]
-    pub fields: IndexMap<String, String>,
+    pub fields: IndexMap<String, toml::Value>,
+    pub require: Option<Names>,
+    pub unique: Option<Names>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,8 +90,29 @@ pub struct RawList {
 pub struct RawDetail {
     pub follow: String,
     pub format: Option<String>,
+    pub json_from: Option<String>,
+    pub json_re: Option<String>,
     #[serde(default)]
-    pub fields: IndexMap<String, String>,
+    pub fields: IndexMap<String, toml::Value>,
+    pub require: Option<Names>,
+    pub unique: Option<Names>,
+}
+
+/// A field name or a list of them (`require`, `unique`, `key`, `omit`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a field name or a list of field names")]
+pub enum Names {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Names {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Names::One(name) => vec![name.clone()],
+            Names::Many(names) => names.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -132,7 +182,7 @@ fn unknown_in(
 }
 
 /// The known key closest to `key`, when one is close enough to be a typo.
-fn nearest(key: &str, known: &[&'static str]) -> Option<&'static str> {
+pub fn nearest(key: &str, known: &[&'static str]) -> Option<&'static str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(key, k), *k))

@@ -147,9 +147,14 @@ impl StateStore {
     fn configure(&self) -> Result<(), StateError> {
         // WAL: a commit is one append; NORMAL sync keeps it atomic across a
         // crash. A commit lost to power failure only moves the resume point
-        // back, and the sink is cut back with it.
+        // back, and the sink is cut back with it. `uniques` came after the
+        // first layout; a state file from before gains it empty, which is right
+        // for a spider that had no `unique`.
         self.conn
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                 CREATE TABLE IF NOT EXISTS uniques (value TEXT PRIMARY KEY) WITHOUT ROWID;",
+            )
             .map_err(|e| self.unusable(e))
     }
 
@@ -235,6 +240,7 @@ impl StateStore {
             resume: Some(Resume {
                 point: ResumePoint { seq, next },
                 details: self.load_details()?,
+                unique: self.load_uniques()?,
             }),
             sink_position,
             records,
@@ -256,6 +262,17 @@ impl StateStore {
             Ok((url, fields))
         })
         .collect()
+    }
+
+    fn load_uniques(&self) -> Result<Vec<String>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT value FROM uniques")
+            .map_err(|e| self.unusable(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.unusable(e))?;
+        rows.map(|row| row.map_err(|e| self.unusable(e))).collect()
     }
 
     /// Commits the pending pages with the sink's position, in one transaction.
@@ -299,6 +316,9 @@ impl StateStore {
             let mut detail_row = tx
                 .prepare_cached("INSERT OR IGNORE INTO details (url, fields) VALUES (?1, ?2)")
                 .map_err(|e| io_error(&self.path, e))?;
+            let mut unique_row = tx
+                .prepare_cached("INSERT OR IGNORE INTO uniques (value) VALUES (?1)")
+                .map_err(|e| io_error(&self.path, e))?;
             for page in &pending.pages {
                 page_row
                     .execute(params![page.seq, page.url.as_str(), page.records])
@@ -307,6 +327,11 @@ impl StateStore {
                     let text = serde_json::to_string(fields.as_ref()).expect("fields serialise");
                     detail_row
                         .execute(params![url, text])
+                        .map_err(|e| io_error(&self.path, e))?;
+                }
+                for value in &page.unique {
+                    unique_row
+                        .execute([value])
                         .map_err(|e| io_error(&self.path, e))?;
                 }
             }

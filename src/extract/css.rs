@@ -163,10 +163,15 @@ fn resolve(base: &Url, raw: &str) -> String {
     }
 }
 
-/// Joins text pieces, collapsing every run of whitespace to one space.
+/// Joins text pieces as they stand (adjacent text nodes touch: `11<b></b>,`
+/// is `11,`), then collapses every run of whitespace to one space and trims.
 pub(crate) fn collapse_whitespace<'a>(pieces: impl Iterator<Item = &'a str>) -> String {
-    let mut out = String::new();
-    for word in pieces.flat_map(str::split_whitespace) {
+    let mut joined = String::new();
+    for piece in pieces {
+        joined.push_str(piece);
+    }
+    let mut out = String::with_capacity(joined.len());
+    for word in joined.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -200,6 +205,9 @@ mod tests {
         assert_eq!(first("img::attr(alt)", html), "An image");
         assert_eq!(first("a.js::attr(href)", html), "javascript:void(0)");
         assert_eq!(first(".missing::text", html), Value::Null);
+        let touching = r#"<h1>Casablanca&nbsp;<span>(<a>1942</a>)</span></h1><p>April 11<b></b>, 2024</p>"#;
+        assert_eq!(first("h1", touching), "Casablanca (1942)");
+        assert_eq!(first("p", touching), "April 11, 2024");
         assert_eq!(first("img::attr(title)", html), Value::Null);
     }
 

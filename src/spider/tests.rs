@@ -204,3 +204,143 @@ fn readme_toml_examples_parse() {
         load(block).unwrap_or_else(|e| panic!("README example does not load: {e}\n{block}"));
     }
 }
+
+/// A list spider whose `[list]` section ends with `extra`.
+fn list_with(extra: &str) -> String {
+    format!("start = 'http://h.test/p/{{page}}'\n[list]\nitem = '.item'\n{extra}\n")
+}
+
+/// A JSON list spider whose `[list]` section ends with `extra`.
+fn json_with(extra: &str) -> String {
+    format!("start = 'http://h.test/api'\n[list]\nformat = 'json'\nitems = 'items'\n{extra}\n")
+}
+
+#[test]
+fn every_field_form_loads() {
+    let spider = load(&format!(
+        "{}key = 'sku'\nomit = ['url']\n",
+        list_with(
+            r#"fields.sku = ".sku | trim"
+fields.url = "a::attr(href)"
+fields.tags = ".tags a::text[]"
+fields.price = [".sale .price | number", ".price | number"]
+fields.site = { const = "Shop" }
+fields.flags = { const = [1, 2] }
+fields.files = { each = "ul.files a", fields = { title = "::text", href = "::attr(href)" } }
+fields.specs = { rows = "table tr", key = "th", value = "td" }
+fields.position = "::index"
+require = ["sku"]
+unique = "url""#
+        )
+        .replace("start =", "key = 'sku'\nomit = ['url']\nstart =")
+        .replace(
+            "start = 'http://h.test/p/{page}'",
+            "start = 'http://h.test/p/{page}'"
+        )
+    ))
+    .unwrap_err();
+    // `key` and `omit` belong at the top, before any section.
+    assert_eq!(spider.key(), Some("list.key"));
+    let text = "key = 'sku'\nomit = ['url']\n".to_string()
+        + &list_with(
+            r#"fields.sku = ".sku | trim"
+fields.url = "a::attr(href)"
+fields.tags = ".tags a::text[]"
+fields.price = [".sale .price | number", ".price | number"]
+fields.site = { const = "Shop" }
+fields.flags = { const = [1, 2] }
+fields.files = { each = "ul.files a", fields = { title = "::text", href = "::attr(href)" } }
+fields.specs = { rows = "table tr", key = "th", value = "td" }
+fields.position = "::index"
+require = ["sku"]
+unique = "url""#,
+        );
+    let spider = load(&text).unwrap();
+    assert_eq!(spider.key, ["sku"]);
+    assert_eq!(spider.omit, ["url"]);
+    assert_eq!(spider.list.keep.require, ["sku"]);
+    assert_eq!(spider.list.keep.unique, ["url"]);
+    let kinds: Vec<(String, Kind)> = spider.columns();
+    let kind = |name: &str| kinds.iter().find(|(n, _)| n == name).map(|(_, k)| *k);
+    assert_eq!(kind("url"), None, "omitted fields are no columns");
+    assert_eq!(kind("sku"), Some(Kind::Text));
+    assert_eq!(kind("tags"), Some(Kind::Json));
+    assert_eq!(kind("site"), Some(Kind::Text));
+    assert_eq!(kind("flags"), Some(Kind::Json));
+    assert_eq!(kind("files"), Some(Kind::Json));
+    assert_eq!(kind("specs"), Some(Kind::Json));
+    assert_eq!(kind("position"), Some(Kind::Int));
+    let plan = spider.describe();
+    for shown in [".tags a::text[]", "first of [", "each `ul.files a`", "-> json", "require: sku", "unique:  url", "key:     sku", "omit:    url"] {
+        assert!(plan.contains(shown), "`{shown}` missing from the plan:\n{plan}");
+    }
+}
+
+#[test]
+fn json_inside_html_loads() {
+    let from = load(
+        "start = 'http://h.test/p'\n[list]\nformat = 'json'\njson_from = 'script[type=\"application/ld+json\"]'\nitems = ''\nfields.name = '[@type=Product].name'\n",
+    )
+    .unwrap();
+    assert!(from.describe().contains("JSON from `script"));
+    let re = load(&json_with("json_re = 'window\\.__STATE__\\s*=\\s*(\\{.*?\\});'")).unwrap();
+    assert!(re.describe().contains("matched by"));
+    let detail = load(&format!(
+        "{}fields.url = 'url'\n[detail]\nfollow = 'url'\nformat = 'json'\njson_from = 'script#data'\nfields.name = 'name'\nrequire = 'name'\nunique = ['url', 'name']\n",
+        json_with("")
+    ))
+    .unwrap();
+    assert_eq!(detail.detail.unwrap().keep.unique, ["url", "name"]);
+    let follow = load(&format!(
+        "{}fields.slug = 'slug'\n[detail]\nfollow = \"slug | fmt: '/p/{{}}'\"\nfields.t = 'h1'\n",
+        json_with("")
+    ))
+    .unwrap();
+    assert!(!follow.detail.unwrap().follow_filters.is_empty());
+}
+
+#[test]
+fn bad_fields_name_the_key() {
+    let cases: Vec<(String, &str, &str)> = vec![
+        (list_with("fields.a = 5"), "list.fields.a", "{ const = 5 }"),
+        (list_with("fields.a = []"), "list.fields.a", "at least one"),
+        (list_with("fields.a = ['.x', 3]"), "list.fields.a[1]", "a string"),
+        (list_with("fields.a = { cnst = 1 }"), "list.fields.a.cnst", "did you mean `const`"),
+        (list_with("fields.a = { const = 1, each = 'x' }"), "list.fields.a.each", "beside `const`"),
+        (list_with("fields.a = { each = 'li' }"), "list.fields.a.fields", "fields read inside"),
+        (list_with("fields.a = { each = 'li[', fields = { t = '::text' } }"), "list.fields.a.each", "CSS selector"),
+        (list_with("fields.a = { each = 'li', fields = { t = 'b[' } }"), "list.fields.a.fields.t", "CSS selector"),
+        (list_with("fields.a = { rows = 'tr', key = 'th' }"), "list.fields.a.value", "beside `rows`"),
+        (list_with("fields.a = { key = 'th', value = 'td' }"), "list.fields.a", "a table with"),
+        (list_with("fields.a = 'x::text[]x'"), "list.fields.a", "ending in"),
+        (list_with("fields.a = '.x'\nrequire = ['b']"), "list.require", "`a`"),
+        (list_with("fields.a = '.x'\nunique = []"), "list.unique", "at least one"),
+        (list_with("fields.a = '.x'\nunique = 3"), "list.unique", "field name"),
+        ("key = 'b'\n".to_string() + &list_with("fields.a = '.x'"), "key", "`a`"),
+        ("omit = ['b']\n".to_string() + &list_with("fields.a = '.x'"), "omit", "`a`"),
+        (list_with("json_from = 'script'"), "list.json_from", "format = \"json\""),
+        (json_with("json_re = '(unclosed'"), "list.json_re", "regular expression"),
+        (json_with("json_re = 'a'\njson_from = 'b'"), "list.json_re", "not both"),
+        (json_with("json_from = 'b['"), "list.json_from", "CSS selector"),
+        (json_with("fields.a = 'x..y'"), "list.fields.a", "JSON path"),
+        (
+            json_with("fields.u = 'u'\n[detail]\nfollow = 'u'\nfields.i = '::index'"),
+            "detail.fields.i",
+            "[list]",
+        ),
+        (
+            json_with("fields.u = 'u'\n[detail]\nfollow = 'v | url'"),
+            "detail.follow",
+            "`u`",
+        ),
+    ];
+    for (text, key, hint) in cases {
+        let err = load(&text).expect_err(&text);
+        assert_eq!(err.key(), Some(key), "{err}\n{text}");
+        let message = err.to_string();
+        assert!(
+            message.contains(hint),
+            "`{message}` should mention `{hint}`"
+        );
+    }
+}

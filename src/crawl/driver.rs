@@ -24,7 +24,7 @@ use super::seen::Seen;
 use super::summary::Counters;
 use super::{CrawlError, CrawlOptions, Event, NextPage, PageDone, Record, ResumePoint};
 use crate::extract::{extract_detail, extract_list, values_text, Fields, Keep, ListPage, PageInfo};
-use crate::fetch::{FetchError, Fetcher};
+use crate::fetch::{Fetch, FetchError};
 use crate::spider::{Paging, Spider};
 
 /// What a finished task hands back.
@@ -98,7 +98,7 @@ enum Flow {
 
 pub(super) struct Driver {
     spider: Arc<Spider>,
-    fetcher: Fetcher,
+    fetcher: Arc<dyn Fetch>,
     options: CrawlOptions,
     counters: Arc<Counters>,
     tx: mpsc::Sender<Result<Event, CrawlError>>,
@@ -117,7 +117,7 @@ pub(super) struct Driver {
 impl Driver {
     pub fn new(
         spider: Arc<Spider>,
-        fetcher: Fetcher,
+        fetcher: Arc<dyn Fetch>,
         mut options: CrawlOptions,
         counters: Arc<Counters>,
         tx: mpsc::Sender<Result<Event, CrawlError>>,
@@ -353,17 +353,13 @@ impl Driver {
         fields: Fields,
         fresh: &mut Vec<(String, DetailKey)>,
     ) -> Item {
-        let detail = self
-            .spider
-            .detail
-            .as_ref()
-            .and_then(|rule| {
-                let value = fields.get(&rule.follow).cloned().unwrap_or(Value::Null);
-                match rule.follow_filters.apply(value, page_url) {
-                    Value::String(link) => page_url.join(link.trim()).ok(),
-                    _ => None,
-                }
-            });
+        let detail = self.spider.detail.as_ref().and_then(|rule| {
+            let value = fields.get(&rule.follow).cloned().unwrap_or(Value::Null);
+            match rule.follow_filters.apply(value, page_url) {
+                Value::String(link) => page_url.join(link.trim()).ok(),
+                _ => None,
+            }
+        });
         let detail = detail.filter(|url| matches!(url.scheme(), "http" | "https"));
         let detail = detail.map(|url| {
             let normalized = normalize(&url);
@@ -548,13 +544,13 @@ fn merge(spider: &Spider, mut fields: Fields, detail: Option<&Fields>) -> Fields
 }
 
 async fn fetch_list(
-    fetcher: &Fetcher,
+    fetcher: &Arc<dyn Fetch>,
     spider: &Spider,
     url: &Url,
     turn: u64,
     number: u64,
 ) -> Result<(Url, ListPage), PageError> {
-    let page = fetcher.get_in_turn(url, turn).await?;
+    let page = fetcher.fetch(url, turn).await?;
     let info = PageInfo {
         url: &page.url,
         status: page.status,
@@ -569,7 +565,7 @@ async fn fetch_list(
 }
 
 async fn fetch_detail(
-    fetcher: &Fetcher,
+    fetcher: &Arc<dyn Fetch>,
     spider: &Spider,
     url: &Url,
     turn: u64,
@@ -578,7 +574,7 @@ async fn fetch_detail(
         .detail
         .as_ref()
         .expect("details are fetched only for spiders with [detail]");
-    let page = fetcher.get_in_turn(url, turn).await?;
+    let page = fetcher.fetch(url, turn).await?;
     let info = PageInfo {
         url: &page.url,
         status: page.status,

@@ -12,6 +12,8 @@ mod frontier;
 mod record;
 mod seen;
 mod summary;
+#[cfg(test)]
+mod tests;
 
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -29,7 +31,7 @@ pub use record::Record;
 pub use summary::{Failure, Summary};
 
 use crate::extract::Fields;
-use crate::fetch::Fetcher;
+use crate::fetch::{Fetch, Fetcher};
 use crate::spider::Spider;
 use summary::Counters;
 
@@ -133,7 +135,7 @@ pub struct Crawl {
     engine: JoinHandle<()>,
     stop: CancellationToken,
     counters: Arc<Counters>,
-    fetcher: Fetcher,
+    fetcher: Arc<dyn Fetch>,
 }
 
 impl Crawl {
@@ -141,6 +143,16 @@ impl Crawl {
     pub fn start(spider: Spider, options: CrawlOptions) -> Result<Crawl, CrawlError> {
         let fetcher =
             Fetcher::new(&spider.limits).map_err(|e| CrawlError::Client(e.to_string()))?;
+        Ok(Crawl::with_fetch(spider, options, Arc::new(fetcher)))
+    }
+
+    /// Starts crawling with `fetcher` as the network (the engine's unit tests
+    /// pass a scripted one).
+    pub(crate) fn with_fetch(
+        spider: Spider,
+        options: CrawlOptions,
+        fetcher: Arc<dyn Fetch>,
+    ) -> Crawl {
         let (tx, events) = mpsc::channel(64);
         let counters = Arc::new(Counters::new());
         let stop = CancellationToken::new();
@@ -152,13 +164,13 @@ impl Crawl {
             tx,
             stop.clone(),
         );
-        Ok(Crawl {
+        Crawl {
             events,
             engine: tokio::spawn(driver.run()),
             stop,
             counters,
             fetcher,
-        })
+        }
     }
 
     /// The next record or page mark; `None` when the crawl has ended.
@@ -178,15 +190,15 @@ impl Crawl {
     /// Counts so far: pages, records, retries, failures, elapsed time.
     pub fn summary(&self) -> Summary {
         let c = &self.counters;
-        let stats = self.fetcher.stats();
+        let (requests, retries) = self.fetcher.counts();
         Summary {
             pages: c.pages.load(Ordering::Relaxed),
             list_pages: c.list_pages.load(Ordering::Relaxed),
             records: c.records.load(Ordering::Relaxed),
             dropped_require: c.dropped_require.load(Ordering::Relaxed),
             dropped_unique: c.dropped_unique.load(Ordering::Relaxed),
-            requests: stats.requests.load(Ordering::Relaxed),
-            retries: stats.retries.load(Ordering::Relaxed),
+            requests,
+            retries,
             failures: c.failures.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             elapsed: c.started.elapsed(),
         }

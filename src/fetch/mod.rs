@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use futures::future::BoxFuture;
 use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
 use url::Url;
@@ -41,6 +42,38 @@ pub use robots::Robots;
 
 use crate::spider::Limits;
 use hosts::{Host, Hosts};
+
+/// What the crawl engine needs from the network: a page for a URL, with the
+/// request's turn (lower turns go first when requests wait for a slot).
+///
+/// [`Fetcher`] is the real one; the engine's unit tests use a scripted one,
+/// so ordering and failure handling are tested without sockets.
+pub trait Fetch: Send + Sync + 'static {
+    /// Fetches `url`.
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the request; nothing else is lost.
+    fn fetch<'a>(&'a self, url: &'a Url, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>>;
+
+    /// Requests sent and retries, for the summary.
+    fn counts(&self) -> (u64, u64) {
+        (0, 0)
+    }
+}
+
+impl Fetch for Fetcher {
+    fn fetch<'a>(&'a self, url: &'a Url, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>> {
+        Box::pin(self.get_in_turn(url, turn))
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        let stats = self.stats();
+        (
+            stats.requests.load(Ordering::Relaxed),
+            stats.retries.load(Ordering::Relaxed),
+        )
+    }
+}
 
 /// The most redirects followed for one page.
 pub const MAX_REDIRECTS: usize = 10;

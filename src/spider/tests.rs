@@ -217,30 +217,9 @@ fn json_with(extra: &str) -> String {
 
 #[test]
 fn every_field_form_loads() {
-    let spider = load(&format!(
-        "{}key = 'sku'\nomit = ['url']\n",
-        list_with(
-            r#"fields.sku = ".sku | trim"
-fields.url = "a::attr(href)"
-fields.tags = ".tags a::text[]"
-fields.price = [".sale .price | number", ".price | number"]
-fields.site = { const = "Shop" }
-fields.flags = { const = [1, 2] }
-fields.files = { each = "ul.files a", fields = { title = "::text", href = "::attr(href)" } }
-fields.specs = { rows = "table tr", key = "th", value = "td" }
-fields.position = "::index"
-require = ["sku"]
-unique = "url""#
-        )
-        .replace("start =", "key = 'sku'\nomit = ['url']\nstart =")
-        .replace(
-            "start = 'http://h.test/p/{page}'",
-            "start = 'http://h.test/p/{page}'"
-        )
-    ))
-    .unwrap_err();
     // `key` and `omit` belong at the top, before any section.
-    assert_eq!(spider.key(), Some("list.key"));
+    let misplaced = load(&list_with("fields.sku = '.sku'\nkey = 'sku'")).unwrap_err();
+    assert_eq!(misplaced.key(), Some("list.key"));
     let text = "key = 'sku'\nomit = ['url']\n".to_string()
         + &list_with(
             r#"fields.sku = ".sku | trim"

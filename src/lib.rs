@@ -28,7 +28,8 @@
 //!
 //! The modules, top-down: [`spider`] (what to crawl), [`extract`] (how to read
 //! a page), [`fetch`] (how to ask politely), [`crawl`] (the engine), [`sink`]
-//! (where records go), [`state`] (resuming), [`demo`] (the built-in demo site).
+//! (where records go), [`state`] (resuming), [`job`] (a crawl into a sink,
+//! exactly once), [`demo`] (the built-in demo site).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -37,11 +38,13 @@ pub mod crawl;
 pub mod demo;
 pub mod extract;
 pub mod fetch;
+pub mod job;
 pub mod sink;
 pub mod spider;
 pub mod state;
 
 pub use crawl::{Crawl, CrawlError, CrawlOptions, Record, Summary};
 pub use fetch::{FetchError, Fetcher};
+pub use job::{Job, JobError, Outcome};
 pub use sink::{Sink, SinkError};
 pub use spider::{Spider, SpiderError};

@@ -79,7 +79,7 @@ async fn crawl_example(origin: &str, text: &str) -> ExitCode {
     };
     let name = spider.name.clone();
     match Crawl::start(spider, CrawlOptions::default()) {
-        Ok(crawl) => super::run::drive(crawl, sink, &name, None).await,
+        Ok(crawl) => super::run::drive(trawl::Job::new(crawl, sink, None), &name).await,
         Err(e) => fail(exit::FAULT, e),
     }
 }

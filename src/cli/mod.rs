@@ -13,7 +13,8 @@ use trawl::state::{Saved, StateStore};
 use trawl::{Crawl, Spider};
 
 use args::{CrawlArgs, Overrides};
-use run::{exit, Resumable};
+use run::exit;
+use trawl::job::Resumable;
 
 pub use demo::demo;
 
@@ -56,7 +57,7 @@ pub async fn crawl(args: CrawlArgs) -> ExitCode {
             };
             let name = spider.name.clone();
             match Crawl::start(spider, options) {
-                Ok(crawl) => run::drive(crawl, sink, &name, state).await,
+                Ok(crawl) => run::drive(trawl::Job::new(crawl, sink, state), &name).await,
                 Err(e) => fail(exit::FAULT, e),
             }
         }

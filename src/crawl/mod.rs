@@ -189,6 +189,35 @@ impl Crawl {
 
     /// Counts so far: pages, records, retries, failures, elapsed time.
     pub fn summary(&self) -> Summary {
+        self.summary_handle().summary()
+    }
+
+    /// A handle that reads the counts while someone else owns the crawl.
+    pub fn summary_handle(&self) -> SummaryHandle {
+        SummaryHandle {
+            counters: self.counters.clone(),
+            fetcher: self.fetcher.clone(),
+        }
+    }
+}
+
+/// Reads a crawl's counts from anywhere (a progress line, while a
+/// [`Job`](crate::job::Job) owns the crawl). Cheap to clone.
+#[derive(Clone)]
+pub struct SummaryHandle {
+    counters: Arc<Counters>,
+    fetcher: Arc<dyn Fetch>,
+}
+
+impl std::fmt::Debug for SummaryHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SummaryHandle").finish_non_exhaustive()
+    }
+}
+
+impl SummaryHandle {
+    /// Counts so far: pages, records, retries, failures, elapsed time.
+    pub fn summary(&self) -> Summary {
         let c = &self.counters;
         let (requests, retries) = self.fetcher.counts();
         Summary {

@@ -104,6 +104,14 @@ pub struct StateStore {
     path: PathBuf,
 }
 
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
 impl StateStore {
     /// Opens or creates the state in `dir` for this spider text and output.
     pub fn open(

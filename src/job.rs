@@ -1,0 +1,213 @@
+//! A crawl written into a sink exactly once: the commit protocol (SPEC §2, §5).
+//!
+//! Records leave the engine in discovery order and each list page's records
+//! are followed by its [`PageDone`](crate::crawl::PageDone), so what the sink
+//! has taken is always whole pages and part of one. At each page mark the
+//! job notes the sink's position; about once a second (or every
+//! [`CHECKPOINT_RECORDS`] records) it checkpoints: the sink is made durable
+//! first, then one state transaction records that position and the pages
+//! now done. A rerun cuts the sink back to the committed position and the
+//! crawl resumes after the last committed page, so every record is written
+//! exactly once however often the job is interrupted, killed included.
+//!
+//! Without a state store a job is a crawl pulled into a sink, flushed and
+//! closed at the end.
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::crawl::{Crawl, CrawlError, Event, PageDone, SummaryHandle};
+use crate::sink::{Sink, SinkError};
+use crate::state::{Pending, StateError, StateStore};
+use crate::Summary;
+
+/// Commit at least this often, at a page boundary…
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// …or after this many records, whichever comes first.
+pub const CHECKPOINT_RECORDS: u64 = 1000;
+
+/// The state a resumable job commits to.
+#[derive(Debug)]
+pub struct Resumable {
+    /// The open state database.
+    pub store: StateStore,
+    /// Whether reaching the end means the crawl is complete (no
+    /// `--max-pages`/`--max-items` cut it short).
+    pub unlimited: bool,
+}
+
+/// A fault that ended a job; what was committed before it stays committed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobError {
+    /// The crawl itself failed.
+    #[error(transparent)]
+    Crawl(#[from] CrawlError),
+    /// The output failed; nothing past the failure is committed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The state could not be written.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// How a job ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The first fault, if one ended the job.
+    pub error: Option<JobError>,
+    /// Whether the job was stopped before the crawl's end.
+    pub stopped: bool,
+    /// The crawl's counts.
+    pub summary: Summary,
+}
+
+/// A crawl, the sink its records go to, and optionally the state that makes
+/// the output exactly-once across interruptions.
+pub struct Job {
+    crawl: Crawl,
+    sink: Sink,
+    state: Option<Resumable>,
+    pending: Pending,
+    /// The sink's position after the last whole page.
+    boundary: Option<u64>,
+    last_commit: Instant,
+}
+
+impl Job {
+    /// A job writing `crawl`'s records into `sink`, committing to `state` if given.
+    pub fn new(crawl: Crawl, sink: Sink, state: Option<Resumable>) -> Job {
+        Job {
+            crawl,
+            sink,
+            state,
+            pending: Pending::default(),
+            boundary: None,
+            last_commit: Instant::now(),
+        }
+    }
+
+    /// A handle that reads the crawl's counts while the job runs.
+    pub fn watch(&self) -> SummaryHandle {
+        self.crawl.summary_handle()
+    }
+
+    /// Runs the job to its end. Cancelling `stop` stops the crawl taking
+    /// work: records already extracted are still written and committed, then
+    /// the sink is finished. A crawl that ran to its end with a state and no
+    /// limits is marked complete.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping the future may lose records taken from the
+    /// crawl but not yet written. Stop a job with `stop` and await it.
+    pub async fn run(mut self, stop: CancellationToken) -> Outcome {
+        let mut stopped = false;
+        let mut error = None;
+        loop {
+            let event = tokio::select! {
+                biased;
+                _ = stop.cancelled(), if !stopped => {
+                    stopped = true;
+                    self.crawl.stop();
+                    continue;
+                }
+                event = self.crawl.next_event() => event,
+            };
+            let handled = match event {
+                None => break,
+                Some(Err(e)) => Err(JobError::Crawl(e)),
+                Some(Ok(event)) => self.handle(event).await,
+            };
+            if let Err(e) = handled {
+                error = Some(e);
+                break;
+            }
+        }
+        let summary = self.crawl.summary();
+        let sink_failed = matches!(error, Some(JobError::Sink(_)));
+        let closed = match sink_failed {
+            // Commit nothing past a failed write.
+            true => {
+                let _ = self.sink.finish().await;
+                Ok(())
+            }
+            false => self.close(!stopped && error.is_none()).await,
+        };
+        Outcome {
+            error: error.or(closed.err()),
+            stopped,
+            summary,
+        }
+    }
+
+    async fn handle(&mut self, event: Event) -> Result<(), JobError> {
+        match event {
+            Event::Record(record) => Ok(self.sink.write(&record).await?),
+            Event::PageDone(page) => self.page_done(page).await,
+        }
+    }
+
+    async fn page_done(&mut self, page: PageDone) -> Result<(), JobError> {
+        if self.state.is_none() {
+            return Ok(());
+        }
+        self.pending.push(page);
+        self.boundary = Some(self.sink.position().await?);
+        let due = self.pending.records() >= CHECKPOINT_RECORDS
+            || self.last_commit.elapsed() >= CHECKPOINT_EVERY;
+        if due {
+            self.checkpoint().await?;
+            self.last_commit = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Makes the sink durable, then records in the state what it now holds.
+    async fn checkpoint(&mut self) -> Result<u64, JobError> {
+        let flushed = self.sink.checkpoint().await?;
+        let position = self.boundary.unwrap_or(flushed);
+        if let Some(state) = &mut self.state {
+            if !self.pending.is_empty() {
+                state.store.commit(&mut self.pending, position, false)?;
+            }
+        }
+        Ok(position)
+    }
+
+    /// Commits what is done, finishes the sink, and marks a finished crawl complete.
+    ///
+    /// Complete is recorded only after the sink is finished, so an
+    /// interruption in between resumes into a crawl with nothing left but
+    /// closing the output.
+    async fn close(mut self, ended: bool) -> Result<(), JobError> {
+        let committed = match self.state.is_some() {
+            true => match self.checkpoint().await {
+                Ok(position) => Some(position),
+                Err(e) => {
+                    let _ = self.sink.finish().await;
+                    return Err(e);
+                }
+            },
+            false => None,
+        };
+        self.sink.finish().await?;
+        if let (Some(state), Some(position)) = (&mut self.state, committed) {
+            if ended && state.unlimited {
+                state
+                    .store
+                    .commit(&mut Pending::default(), position, true)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("crawl", &self.crawl)
+            .field("resumable", &self.state.is_some())
+            .finish()
+    }
+}

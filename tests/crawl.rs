@@ -1505,3 +1505,101 @@ async fn the_first_pages_details_go_before_pages_fetched_ahead() {
         "page 1's details waited behind {lists_before:?}: {paths:?}"
     );
 }
+
+// ------------------------------------------------------ the job (exactly once)
+
+/// Opens the state in `dir` and a JSON Lines sink at `out`, cut back to what
+/// the state committed; the crawl resumes where it stopped.
+async fn job(server: &TestServer, dir: &std::path::Path, out: &std::path::Path) -> trawl::Job {
+    use trawl::job::Resumable;
+    use trawl::sink::{Sink, SinkOptions, Target};
+    use trawl::state::StateStore;
+    let text = format!(
+        "start = \"{}\"\nlast_page = 6\n[list]\nitem = \".item\"\nfields.title = \".title::text\"\n",
+        server.url("/p/{page}")
+    );
+    let spider = spider(&text);
+    let target = Target::JsonLines(out.to_path_buf());
+    let (store, saved) =
+        StateStore::open(dir, &text, &target.to_string()).expect("the state opens");
+    let options = SinkOptions {
+        resume_at: saved.resume.as_ref().map(|_| saved.sink_position),
+        ..SinkOptions::default()
+    };
+    let sink = Sink::open(target, options).await.expect("the sink opens");
+    let options = CrawlOptions {
+        resume: saved.resume,
+        page_details: true,
+        read_ahead: 2,
+        ..CrawlOptions::default()
+    };
+    let crawl = Crawl::start(spider, options).expect("the crawl starts");
+    let state = Resumable {
+        store,
+        unlimited: true,
+    };
+    trawl::Job::new(crawl, sink, Some(state)).checkpoint_every(Duration::ZERO)
+}
+
+fn lines(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().map(str::to_string).collect()
+}
+
+#[tokio::test]
+async fn a_job_dropped_mid_crawl_then_rerun_writes_every_record_once() {
+    let server = TestServer::start().await;
+    for page in 1..=6 {
+        let items: Vec<(String, &str)> = (0..3).map(|i| (format!("{page}.{i}"), "/x")).collect();
+        let items: Vec<(&str, &str)> = items.iter().map(|(t, u)| (t.as_str(), *u)).collect();
+        let reply = match page {
+            4 => Reply::hang(), // the crawl is cut off while it waits here
+            _ => list_page(&items, None),
+        };
+        server.route(&format!("/p/{page}"), reply);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (state, out) = (dir.path().join("state"), dir.path().join("out.jsonl"));
+    let first = tokio::spawn(job(&server, &state, &out).await.run(Default::default()));
+    eventually("pages 1-3 written", || lines(&out).len() == 9).await;
+    first.abort(); // as good as a kill: nothing after this point runs
+    let _ = first.await;
+    // A record half-written after the last commit, as a kill can leave one.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&out)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"{\"title\":\"4.0\""))
+        .unwrap();
+    for page in 1..=6 {
+        let items: Vec<(String, &str)> = (0..3).map(|i| (format!("{page}.{i}"), "/x")).collect();
+        let items: Vec<(&str, &str)> = items.iter().map(|(t, u)| (t.as_str(), *u)).collect();
+        server.route(&format!("/p/{page}"), list_page(&items, None));
+    }
+    let outcome = tokio::time::timeout(
+        DEADLINE,
+        job(&server, &state, &out).await.run(Default::default()),
+    )
+    .await
+    .expect("the rerun ends");
+    assert!(outcome.error.is_none(), "{:?}", outcome.error);
+    let titles: Vec<String> = lines(&out)
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["title"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let want: Vec<String> = (1..=6)
+        .flat_map(|p| (0..3).map(move |i| format!("{p}.{i}")))
+        .collect();
+    assert_eq!(titles, want, "every record once, in order");
+    for page in 1..=3 {
+        assert_eq!(
+            server.count(&format!("/p/{page}")),
+            1,
+            "committed page {page} is not fetched again"
+        );
+    }
+}

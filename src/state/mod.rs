@@ -178,9 +178,10 @@ impl StateStore {
                  CREATE TABLE details (url TEXT PRIMARY KEY, fields TEXT NOT NULL);",
             )
             .map_err(|e| self.unusable(e))?;
+        let spider = meaning(spider_text);
         let meta = [
             ("format", FORMAT),
-            ("spider", spider_text),
+            ("spider", spider.as_str()),
             ("output", output),
         ];
         for (key, value) in meta {
@@ -215,7 +216,10 @@ impl StateStore {
             dir: dir.to_path_buf(),
             what,
         };
-        if self.meta("spider")?.as_deref() != Some(spider_text) {
+        // Earlier versions stored the text as written; both forms are accepted.
+        let stored = self.meta("spider")?;
+        let stored = stored.as_deref();
+        if stored != Some(meaning(spider_text).as_str()) && stored != Some(spider_text) {
             return Err(changed("spider file"));
         }
         if self.meta("output")?.as_deref() != Some(output) {
@@ -371,9 +375,60 @@ impl StateStore {
     }
 }
 
+/// What a spider file means, for telling a real change from an edit that
+/// only touches comments, spacing or the order of keys (SPEC §10): the
+/// parsed document as JSON, keys sorted except inside `fields` tables, whose
+/// order is the records' key order. Text that does not parse stays as it is.
+fn meaning(spider_text: &str) -> String {
+    match toml::from_str::<toml::Table>(spider_text) {
+        Ok(table) => canonical(&toml::Value::Table(table), false).to_string(),
+        Err(_) => spider_text.to_string(),
+    }
+}
+
+fn canonical(value: &toml::Value, keep_order: bool) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        toml::Value::Table(table) => {
+            let mut entries: Vec<(&String, &toml::Value)> = table.iter().collect();
+            if !keep_order {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            let map = entries
+                .into_iter()
+                .map(|(k, v)| (k.clone(), canonical(v, k == "fields")))
+                .collect();
+            Json::Object(map)
+        }
+        toml::Value::Array(items) => {
+            Json::Array(items.iter().map(|v| canonical(v, false)).collect())
+        }
+        toml::Value::String(s) => Json::String(s.clone()),
+        toml::Value::Integer(n) => Json::from(*n),
+        toml::Value::Float(f) => Json::String(format!("float:{f:?}")),
+        toml::Value::Boolean(b) => Json::Bool(*b),
+        toml::Value::Datetime(d) => Json::String(format!("datetime:{d}")),
+    }
+}
+
 fn io_error(path: &Path, e: rusqlite::Error) -> StateError {
     StateError::Io {
         path: path.to_path_buf(),
         reason: format!("cannot write the state ({e})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meaning;
+
+    #[test]
+    fn comments_spacing_and_key_order_do_not_change_the_meaning() {
+        let a = "name = 'x'\nstart = 'http://h/'\n[list]\nitem = 'li'\nfields.a = 'a'\nfields.b = 'b'\n";
+        let b = "# my spider\nstart   =   'http://h/'   # where\nname = \"x\"\n\n[list]\nfields.a = 'a'\nitem = 'li'\nfields.b = 'b'\n";
+        assert_eq!(meaning(a), meaning(b));
+        let reordered = a.replace("fields.a = 'a'\nfields.b = 'b'", "fields.b = 'b'\nfields.a = 'a'");
+        assert_ne!(meaning(a), meaning(&reordered), "field order is the records' key order");
+        assert_ne!(meaning(a), meaning(&a.replace("'li'", "'div'")));
     }
 }

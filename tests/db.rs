@@ -16,7 +16,8 @@ use rusqlite::Connection;
 use serde_json::Value;
 use tokio_postgres::NoTls;
 use trawl::demo::{DemoServer, DemoSite};
-use trawl::sink::{Sink, SinkOptions, Target};
+use trawl::extract::Kind;
+use trawl::sink::{Column, Sink, SinkOptions, Target};
 use trawl::{Crawl, CrawlOptions, Record, Spider};
 
 /// No test may take longer than this; a hang is a failure, not a stall.
@@ -126,7 +127,10 @@ async fn crawl(site: DemoSite, make: impl Fn(&str) -> Spider) -> (Spider, Vec<Re
 
 fn options(spider: &Spider, pool_size: usize) -> SinkOptions {
     SinkOptions {
-        columns: columns(spider),
+        columns: columns(spider)
+            .into_iter()
+            .map(|name| Column::new(name, Kind::Text))
+            .collect(),
         table: spider.name.clone(),
         pool_size,
         ..SinkOptions::default()

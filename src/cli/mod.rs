@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use trawl::crawl::CrawlOptions;
-use trawl::sink::{Sink, SinkOptions, Target};
+use trawl::extract::Kind;
+use trawl::sink::{Column, Sink, SinkOptions, Target};
 use trawl::state::{Saved, StateStore};
 use trawl::{Crawl, Spider};
 
@@ -135,7 +136,7 @@ fn open_state(
 }
 
 /// Field names in record order: list fields, then detail fields not already listed.
-fn columns(spider: &Spider) -> Vec<String> {
+fn columns(spider: &Spider) -> Vec<Column> {
     let mut names: Vec<String> = spider.list.fields.iter().map(|(n, _)| n.clone()).collect();
     for (name, _) in spider.detail.iter().flat_map(|d| &d.fields) {
         if !names.contains(name) {
@@ -143,4 +144,7 @@ fn columns(spider: &Spider) -> Vec<String> {
         }
     }
     names
+        .into_iter()
+        .map(|name| Column::new(name, Kind::Text))
+        .collect()
 }

@@ -8,9 +8,17 @@
 //! sink is dropped without `finish`, `Drop` still closes a JSON array and
 //! flushes what it can; database transactions not checkpointed roll back.
 //!
-//! Database rows carry a `_key` (list page position and item position) as
-//! their primary key, so a replay after a resume inserts nothing twice.
+//! Database rows carry a `_key` as their primary key: the record's identity
+//! when the spider declares `key` (SPEC §6), else its position (list page and
+//! item). Every write is an upsert on `_key`, so a later crawl into the same
+//! table updates the rows it finds again and adds the new ones, and a replay
+//! after a resume rewrites the same values, never a second row. Declared
+//! columns are typed by their [`Kind`]; values are converted to whatever type
+//! a column of an existing table has (see `cell`).
 
+mod cell;
+#[cfg(test)]
+mod db_tests;
 mod files;
 mod postgres;
 mod sqlite;
@@ -19,6 +27,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::crawl::Record;
+use crate::extract::Kind;
 use files::{CsvWriter, JsonArrayWriter, JsonLinesWriter};
 
 /// Where `-o` says records go.
@@ -100,11 +109,54 @@ impl SinkError {
     }
 }
 
+/// A declared field as an output column: its name, and the kind of value it
+/// holds.
+///
+/// The kind types a database column when the sink creates it:
+///
+/// | [`Kind`] | SQLite | PostgreSQL |
+/// |---|---|---|
+/// | `Text` | `TEXT` | `TEXT` |
+/// | `Int` | `INTEGER` | `BIGINT` |
+/// | `Number` | `REAL` | `DOUBLE PRECISION` |
+/// | `Bool` | `INTEGER` (0 or 1) | `BOOLEAN` |
+/// | `Json` | `TEXT` (JSON text) | `JSONB` |
+///
+/// A column that exists already keeps its type. Fields that whole-item JSON
+/// records bring at run time get columns of their own: untyped in SQLite
+/// (each value keeps its own type), `TEXT` in PostgreSQL.
+///
+/// Values are converted to the type the column has, so no value fails a
+/// write: into text, strings as they are and anything else as its JSON text;
+/// into a number column, numbers and numeric strings (`" 12 "`, `"2.5"`).
+/// A value that fits its column nowhere (`"n/a"` for an integer, `1.5` for
+/// a `BIGINT`, 5 000 000 000 for an `integer`, text longer than a
+/// `varchar(n)`) is written as NULL, with one warning per column naming it and
+/// the table. A PostgreSQL column of a type trawl does not write (a `date`,
+/// an array, an enum …) is left out of every write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The field's name, which is the column's.
+    pub name: String,
+    /// What its values are.
+    pub kind: Kind,
+}
+
+impl Column {
+    /// A column of `name` holding `kind`.
+    pub fn new(name: impl Into<String>, kind: Kind) -> Column {
+        Column {
+            name: name.into(),
+            kind,
+        }
+    }
+}
+
 /// How to open a sink.
 #[derive(Debug, Clone, Default)]
 pub struct SinkOptions {
-    /// The spider's field names in record order (CSV header, table columns).
-    pub columns: Vec<String>,
+    /// The spider's fields in record order (CSV header, table columns).
+    pub columns: Vec<Column>,
     /// The table name for databases (the spider's name; sanitised).
     pub table: String,
     /// Resuming: the committed position to continue from.
@@ -140,11 +192,8 @@ impl Sink {
             Target::JsonLines(path) => Writer::Lines(JsonLinesWriter::file(file(path)?)),
             Target::Csv(path) => {
                 let resumed = options.resume_at.is_some_and(|p| p > 0);
-                Writer::Csv(Box::new(CsvWriter::new(
-                    file(path)?,
-                    options.columns.clone(),
-                    resumed,
-                )))
+                let names = options.columns.iter().map(|c| c.name.clone()).collect();
+                Writer::Csv(Box::new(CsvWriter::new(file(path)?, names, resumed)))
             }
             Target::Json(path) => Writer::Array(JsonArrayWriter::new(
                 file(path)?,
@@ -228,6 +277,21 @@ impl Sink {
     pub fn target(&self) -> &Target {
         &self.target
     }
+
+    /// Rows a database has committed so far, as `(inserted, updated)`; `None`
+    /// for files. Call it after [`Sink::checkpoint`] for a count of everything
+    /// written: before that, rows still buffered or in an open transaction are
+    /// not counted.
+    ///
+    /// A record whose `_key` an earlier record of the same run took counts as
+    /// an update, as does every row of a replay after a resume.
+    pub fn rows_written(&self) -> Option<(u64, u64)> {
+        match &self.writer {
+            Writer::Sqlite(w) => Some(w.rows_written()),
+            Writer::Postgres(w) => Some(w.rows_written()),
+            Writer::Lines(_) | Writer::Csv(_) | Writer::Array(_) => None,
+        }
+    }
 }
 
 /// A spider name as an SQL identifier: letters, digits and `_`, not starting with a digit.
@@ -253,10 +317,31 @@ pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// The primary key of a record's row: list page position and item position.
+/// The `DO UPDATE SET` list of an upsert, SQLite and PostgreSQL alike:
+/// `a = excluded.a, …`; with no column but `_key`, a no-op that still counts
+/// as an update.
+pub(crate) fn update_set(columns: &[String], excluded: &str) -> String {
+    if columns.is_empty() {
+        return format!("\"_key\" = {excluded}.\"_key\"");
+    }
+    columns
+        .iter()
+        .map(|c| format!("{0} = {excluded}.{0}", quote(c)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The primary key of a record's row, `_key`: its identity (the spider's
+/// `key`) when it has one, else its position, `"page:index"` (list page
+/// position and item position).
 pub(crate) fn row_key(record: &Record) -> String {
-    let (page, index) = record.key();
-    format!("{page}:{index}")
+    match record.identity() {
+        Some(identity) => identity.to_string(),
+        None => {
+            let (page, index) = record.key();
+            format!("{page}:{index}")
+        }
+    }
 }
 
 #[cfg(test)]

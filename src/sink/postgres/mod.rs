@@ -1,9 +1,12 @@
 //! `-o postgres://…`: one table named after the spider, written through a small pool.
 //!
-//! Every column is `TEXT`: strings go in as they are, `null` as `NULL`, and
-//! anything else as its JSON text, so no record can fail on a type the table
-//! guessed from an earlier one. Whole-item JSON records grow the table with
-//! `ADD COLUMN IF NOT EXISTS` the first time a field appears.
+//! Declared columns are created typed by their kind (`BIGINT`, `DOUBLE
+//! PRECISION`, `BOOLEAN`, `JSONB`, `TEXT`; see [`Column`]); whole-item JSON
+//! records grow the table with `TEXT` columns (`ADD COLUMN IF NOT EXISTS`)
+//! the first time a field appears. The table's actual column types are read
+//! from the catalog, and every value is bound as the Rust type its column
+//! takes, converted where it must be (see [`column`]): an older table keeps
+//! its types, and no record fails on a type the table chose before.
 //!
 //! Opening takes a connection at once and creates the table, so a server that
 //! is down, a refused login or a missing privilege is reported before any
@@ -14,12 +17,19 @@
 //!
 //! Round trips, not rows, are what cost: [`PostgresSink::write`] only buffers,
 //! and every [`BATCH_ROWS`] rows the buffer goes to a flush task that takes a
-//! pooled connection and inserts the batch in one transaction with multi-row
-//! `INSERT … ON CONFLICT ("_key") DO NOTHING` statements. The conflict clause
-//! is what makes a replay after a resume insert nothing twice, and what makes
+//! pooled connection and upserts the batch in one transaction with multi-row
+//! `INSERT … ON CONFLICT ("_key") DO UPDATE SET …` statements. The conflict
+//! clause is what makes a later crawl update the rows it finds again, a replay
+//! after a resume rewrite the same values instead of adding rows, and
 //! retrying a batch whose `COMMIT` was lost harmless. At most one flush task
 //! per pooled connection runs at a time, so a slow server pushes back on the
 //! crawl through `write` instead of letting batches pile up in memory.
+//!
+//! One statement may not touch a row twice, so a batch keeps only the last
+//! record of each `_key`; and a batch waits for any batch in flight that
+//! shares a `_key` with it, so the last record written is the one the row
+//! holds (and two of trawl's own transactions never deadlock on each other).
+//! `RETURNING (xmax = 0)` tells inserted rows from updated ones.
 //!
 //! Connection loss and the errors PostgreSQL itself says to retry
 //! (class 08, `40001`, `40P01`, `57P01`) retry the whole transaction on a fresh
@@ -34,21 +44,25 @@
 //! flight; the next `checkpoint` or `finish` waits for them. Dropping the sink
 //! aborts the flush tasks: their transactions roll back, and the buffer is lost.
 
-use std::collections::HashSet;
+mod column;
+
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use deadpool_postgres::{
     Client, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime, TimeoutType,
 };
-use serde_json::Value;
-use tokio::task::JoinSet;
+use tokio::task::{Id, JoinSet};
 use tokio_postgres::config::Host;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls};
 
-use super::{quote, row_key};
+use super::cell::Misfits;
+use super::{quote, row_key, update_set, Column};
 use crate::crawl::Record;
+use column::{sql_type, without_nul, ColumnType, Param};
 
 /// Rows per flush: large enough that a round trip carries real work, small
 /// enough that a retried batch is cheap.
@@ -73,29 +87,44 @@ pub struct PostgresSink {
     columns: Vec<String>,
     /// The same names, for a quick "seen before?".
     column_set: HashSet<String>,
-    /// The columns the table is known to have.
-    known: HashSet<String>,
+    /// The columns the table is known to have, with their types.
+    known: HashMap<String, ColumnType>,
+    misfits: Misfits,
     buffer: Vec<Row>,
-    flushes: JoinSet<Result<(), String>>,
+    flushes: JoinSet<Result<Written, String>>,
+    /// The `_key`s (hashed) of each batch in flight.
+    in_flight: HashMap<Id, HashSet<u64>>,
+    hasher: RandomState,
     max_flushes: usize,
     /// Set by the first failure: rows of a failed batch are gone, so no later
     /// checkpoint may claim that everything written is committed.
     failed: bool,
     /// Rows taken by `write` (attempted inserts; replays count too).
     rows: u64,
+    /// Rows committed by finished batches.
+    written: Written,
 }
 
 /// One buffered row; `values` follows the column list as it was when written.
 struct Row {
     key: String,
-    values: Vec<Option<String>>,
+    values: Vec<Param>,
 }
 
 /// A batch on its way to the server, with the columns its rows follow.
 struct Batch {
     table: String,
-    columns: Vec<String>,
+    columns: Vec<(String, ColumnType)>,
     rows: Vec<Row>,
+    /// Rows dropped because a later row of the batch has the same `_key`.
+    superseded: u64,
+}
+
+/// Rows a batch inserted and updated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Written {
+    inserted: u64,
+    updated: u64,
 }
 
 impl PostgresSink {
@@ -103,7 +132,7 @@ impl PostgresSink {
     pub async fn open(
         url: &str,
         table: &str,
-        columns: &[String],
+        columns: &[Column],
         pool_size: usize,
     ) -> Result<PostgresSink, String> {
         let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
@@ -123,17 +152,22 @@ impl PostgresSink {
             .await
             .map_err(|e| format!("cannot create table `{table}` ({})", detail(&e)))?;
         drop(client);
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         Ok(PostgresSink {
             pool,
             table: table.to_string(),
-            columns: columns.to_vec(),
-            column_set: columns.iter().cloned().collect(),
+            column_set: names.iter().cloned().collect(),
+            columns: names,
             known,
+            misfits: Misfits::new(table),
             buffer: Vec::with_capacity(BATCH_ROWS),
             flushes: JoinSet::new(),
+            in_flight: HashMap::new(),
+            hasher: RandomState::new(),
             max_flushes: pool_size.max(1),
             failed: false,
             rows: 0,
+            written: Written::default(),
         })
     }
 
@@ -157,6 +191,11 @@ impl PostgresSink {
         let result = self.drain().await;
         self.failed |= result.is_err();
         result.map(|()| self.rows)
+    }
+
+    /// Rows inserted and updated by the batches committed so far.
+    pub fn rows_written(&self) -> (u64, u64) {
+        (self.written.inserted, self.written.updated)
     }
 
     /// Checkpoints and closes the pool, on success and failure alike.
@@ -189,9 +228,13 @@ impl PostgresSink {
         if !fresh.is_empty() {
             self.add_columns(fresh).await?;
         }
-        let values = self.columns.iter().map(|c| text(record.get(c))).collect();
+        let values = self
+            .columns
+            .iter()
+            .map(|c| bind(&self.known, &mut self.misfits, c, record))
+            .collect();
         self.buffer.push(Row {
-            key: row_key(record),
+            key: without_nul(row_key(record)),
             values,
         });
         self.rows += 1;
@@ -213,20 +256,21 @@ impl PostgresSink {
 
     /// Adds `names` to the row layout, and to the table where it lacks them.
     async fn add_columns(&mut self, names: Vec<String>) -> Result<(), String> {
-        let missing: Vec<String> = names
+        let missing: Vec<(&str, &str)> = names
             .iter()
-            .filter(|n| !self.known.contains(*n))
-            .cloned()
+            .filter(|n| !self.known.contains_key(*n))
+            .map(|n| (n.as_str(), "TEXT"))
             .collect();
         if !missing.is_empty() {
             let sql = alter_sql(&self.table, &missing);
-            let pool = &self.pool;
-            retrying(|| async {
+            let (pool, table) = (&self.pool, &self.table);
+            // The columns may have been there already, of another type: read them back.
+            self.known = retrying(|| async {
                 let client = pool.get().await?;
-                client
-                    .batch_execute(&sql)
-                    .await
-                    .map_err(|e| discard(client, e))
+                match add_and_read(&client, &sql, table).await {
+                    Ok(known) => Ok(known),
+                    Err(e) => Err(discard(client, e)),
+                }
             })
             .await
             .map_err(|e| {
@@ -236,7 +280,6 @@ impl PostgresSink {
                     reason(&e)
                 )
             })?;
-            self.known.extend(missing);
         }
         for name in names {
             if self.column_set.insert(name.clone()) {
@@ -246,32 +289,58 @@ impl PostgresSink {
         Ok(())
     }
 
-    /// Hands the buffer to a flush task once a slot is free.
+    /// Hands the buffer to a flush task once a slot is free and no batch in
+    /// flight holds one of its `_key`s.
     async fn flush_buffer(&mut self) -> Result<(), String> {
+        let keys: HashSet<u64> = self
+            .buffer
+            .iter()
+            .map(|r| self.hasher.hash_one(&r.key))
+            .collect();
+        while self.in_flight.values().any(|k| !k.is_disjoint(&keys)) {
+            self.join_one().await?;
+        }
         while self.flushes.len() >= self.max_flushes {
             self.join_one().await?;
         }
+        let rows = std::mem::replace(&mut self.buffer, Vec::with_capacity(BATCH_ROWS));
+        let (rows, superseded) = last_of_each_key(rows);
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| (c.clone(), column_type(&self.known, c).clone()))
+            .collect();
         let batch = Batch {
             table: self.table.clone(),
-            columns: self.columns.clone(),
-            rows: std::mem::replace(&mut self.buffer, Vec::with_capacity(BATCH_ROWS)),
+            columns,
+            rows,
+            superseded,
         };
-        self.flushes.spawn(flush(self.pool.clone(), batch));
+        let task = self.flushes.spawn(flush(self.pool.clone(), batch));
+        self.in_flight.insert(task.id(), keys);
         Ok(())
     }
 
     /// Waits for one flush task; its failure is this sink's failure.
     ///
-    /// Cancel safe: `JoinSet::join_next` loses no result when dropped.
+    /// Cancel safe: `JoinSet::join_next_with_id` loses no result when dropped.
     async fn join_one(&mut self) -> Result<(), String> {
-        match self.flushes.join_next().await {
-            None => Ok(()),
-            Some(Ok(result)) => result,
-            Some(Err(e)) => Err(format!(
-                "a batch for table `{}` did not finish ({e})",
-                self.table
-            )),
-        }
+        let (id, result) = match self.flushes.join_next_with_id().await {
+            None => return Ok(()),
+            Some(Ok((id, result))) => (id, result),
+            Some(Err(e)) => (
+                e.id(),
+                Err(format!(
+                    "a batch for table `{}` did not finish ({e})",
+                    self.table
+                )),
+            ),
+        };
+        self.in_flight.remove(&id);
+        let written = result?;
+        self.written.inserted += written.inserted;
+        self.written.updated += written.updated;
+        Ok(())
     }
 }
 
@@ -295,14 +364,19 @@ fn pool(config: &Config, size: usize, timeout: Duration) -> Result<Pool, String>
         .map_err(|e| format!("cannot set up a connection pool ({e})"))
 }
 
-/// Creates the table if needed and adds declared columns it lacks; returns its columns.
+/// Creates the table if needed and adds declared columns it lacks, typed by
+/// their kinds; returns the table's columns with their types.
 async fn create_table(
     client: &Client,
     table: &str,
-    columns: &[String],
-) -> Result<HashSet<String>, tokio_postgres::Error> {
+    columns: &[Column],
+) -> Result<HashMap<String, ColumnType>, tokio_postgres::Error> {
     let mut defs = vec!["\"_key\" TEXT PRIMARY KEY".to_string()];
-    defs.extend(columns.iter().map(|c| format!("{} TEXT", quote(c))));
+    defs.extend(
+        columns
+            .iter()
+            .map(|c| format!("{} {}", quote(&c.name), sql_type(c.kind))),
+    );
     client
         .batch_execute(&format!(
             "CREATE TABLE IF NOT EXISTS {} ({})",
@@ -310,94 +384,194 @@ async fn create_table(
             defs.join(", ")
         ))
         .await?;
+    let known = column_types(client, table).await?;
+    let missing: Vec<(&str, &str)> = columns
+        .iter()
+        .filter(|c| !known.contains_key(&c.name))
+        .map(|c| (c.name.as_str(), sql_type(c.kind)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(known);
+    }
+    add_and_read(client, &alter_sql(table, &missing), table).await
+}
+
+/// Runs an `ALTER TABLE` and reads the table's columns back.
+async fn add_and_read(
+    client: &Client,
+    alter: &str,
+    table: &str,
+) -> Result<HashMap<String, ColumnType>, tokio_postgres::Error> {
+    client.batch_execute(alter).await?;
+    column_types(client, table).await
+}
+
+/// The table's columns and their types, from the catalog.
+async fn column_types(
+    client: &Client,
+    table: &str,
+) -> Result<HashMap<String, ColumnType>, tokio_postgres::Error> {
+    // `regclass` finds the table as an unqualified name would, by search_path.
     let rows = client
         .query(
-            "SELECT attname::text FROM pg_attribute \
+            "SELECT attname::text, atttypid, atttypmod, format_type(atttypid, atttypmod) \
+             FROM pg_attribute \
              WHERE attrelid = $1::text::regclass AND attnum > 0 AND NOT attisdropped",
             &[&quote(table)],
         )
         .await?;
-    let mut known: HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
-    let missing: Vec<String> = columns
+    Ok(rows
         .iter()
-        .filter(|c| !known.contains(*c))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        client.batch_execute(&alter_sql(table, &missing)).await?;
-        known.extend(missing);
-    }
-    Ok(known)
+        .map(|r| {
+            let ty = ColumnType::from_catalog(r.get(1), r.get(2), r.get(3));
+            (r.get(0), ty)
+        })
+        .collect())
 }
 
-fn alter_sql(table: &str, columns: &[String]) -> String {
+/// `ALTER TABLE t ADD COLUMN IF NOT EXISTS "a" TYPE, …` for `(name, type)` pairs.
+fn alter_sql(table: &str, columns: &[(&str, &str)]) -> String {
     let adds: Vec<String> = columns
         .iter()
-        .map(|c| format!("ADD COLUMN IF NOT EXISTS {} TEXT", quote(c)))
+        .map(|(name, ty)| format!("ADD COLUMN IF NOT EXISTS {} {ty}", quote(name)))
         .collect();
     format!("ALTER TABLE {} {}", quote(table), adds.join(", "))
 }
 
-/// Inserts one batch, retrying transient failures; the error names the table.
-async fn flush(pool: Pool, batch: Batch) -> Result<(), String> {
-    retrying(|| insert(&pool, &batch)).await.map_err(|e| {
+/// A column's type; every column written was read from the catalog after
+/// it was created, so the fallback is for a table changed behind trawl's back.
+fn column_type<'a>(known: &'a HashMap<String, ColumnType>, column: &str) -> &'a ColumnType {
+    static TEXT: ColumnType = ColumnType::Text { max: None };
+    known.get(column).unwrap_or(&TEXT)
+}
+
+/// The record's value for `column`, bound as the column's type; NULL (and a
+/// warning, once per column) when it does not fit.
+fn bind(
+    known: &HashMap<String, ColumnType>,
+    misfits: &mut Misfits,
+    column: &str,
+    record: &Record,
+) -> Param {
+    let value = record.get(column);
+    let ty = column_type(known, column);
+    ty.param(value).unwrap_or_else(|| {
+        misfits.note(column, &ty.name(), value);
+        ty.null()
+    })
+}
+
+/// The batch's rows with only the last of each `_key`, in order; and how many were dropped.
+fn last_of_each_key(rows: Vec<Row>) -> (Vec<Row>, u64) {
+    let last: HashMap<&str, usize> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| (row.key.as_str(), i))
+        .collect();
+    if last.len() == rows.len() {
+        return (rows, 0);
+    }
+    let keep: Vec<bool> = (0..rows.len())
+        .map(|i| last[rows[i].key.as_str()] == i)
+        .collect();
+    let dropped = (rows.len() - last.len()) as u64;
+    let rows = rows
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(row, keep)| keep.then_some(row))
+        .collect();
+    (rows, dropped)
+}
+
+/// Upserts one batch, retrying transient failures; the error names the table.
+async fn flush(pool: Pool, batch: Batch) -> Result<Written, String> {
+    let mut written = retrying(|| upsert(&pool, &batch)).await.map_err(|e| {
         format!(
             "cannot insert into table `{}` ({})",
             batch.table,
             reason(&e)
         )
-    })
+    })?;
+    // A record superseded within its batch wrote its row, in effect, before
+    // the last one overwrote it.
+    written.updated += batch.superseded;
+    Ok(written)
 }
 
 /// One attempt: the whole batch in one transaction on one pooled connection.
-async fn insert(pool: &Pool, batch: &Batch) -> Result<(), Failure> {
+async fn upsert(pool: &Pool, batch: &Batch) -> Result<Written, Failure> {
     let mut client = pool.get().await?;
-    match insert_on(&mut client, batch).await {
-        Ok(()) => Ok(()),
+    match upsert_on(&mut client, batch).await {
+        Ok(written) => Ok(written),
         Err(e) => Err(discard(client, e)),
     }
 }
 
-async fn insert_on(client: &mut Client, batch: &Batch) -> Result<(), tokio_postgres::Error> {
-    static NULL: Option<String> = None;
-    let width = batch.columns.len() + 1;
+async fn upsert_on(client: &mut Client, batch: &Batch) -> Result<Written, tokio_postgres::Error> {
+    let written: Vec<usize> = (0..batch.columns.len())
+        .filter(|&i| batch.columns[i].1.is_written())
+        .collect();
+    // Rows buffered before a column appeared lack it: NULL of its type.
+    let nulls: Vec<Param> = batch.columns.iter().map(|(_, ty)| ty.null()).collect();
+    let width = written.len() + 1;
     let per_statement = (MAX_PARAMS / width).max(1);
+    let mut counts = Written::default();
     let tx = client.transaction().await?;
     for chunk in batch.rows.chunks(per_statement) {
         let statement = tx
-            .prepare_cached(&insert_sql(&batch.table, &batch.columns, chunk.len()))
+            .prepare_cached(&upsert_sql(&batch.table, &batch.columns, chunk.len()))
             .await?;
         let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(chunk.len() * width);
         for row in chunk {
             params.push(&row.key);
-            // Rows buffered before a column appeared lack it: NULL.
             params.extend(
-                (0..batch.columns.len())
-                    .map(|i| row.values.get(i).unwrap_or(&NULL) as &(dyn ToSql + Sync)),
+                written
+                    .iter()
+                    .map(|&i| row.values.get(i).unwrap_or(&nulls[i]).as_sql()),
             );
         }
-        tx.execute(&statement, &params).await?;
+        for inserted in tx.query(&statement, &params).await? {
+            match inserted.get::<_, bool>(0) {
+                true => counts.inserted += 1,
+                false => counts.updated += 1,
+            }
+        }
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(counts)
 }
 
-/// `INSERT INTO t ("_key", …) VALUES ($1, …), (…) ON CONFLICT ("_key") DO NOTHING`.
-fn insert_sql(table: &str, columns: &[String], rows: usize) -> String {
-    let width = columns.len() + 1;
+/// `INSERT INTO t ("_key", …) VALUES ($1, …), (…) ON CONFLICT ("_key") DO
+/// UPDATE SET … RETURNING (xmax = 0)`, over the columns trawl writes.
+fn upsert_sql(table: &str, columns: &[(String, ColumnType)], rows: usize) -> String {
+    let written: Vec<&(String, ColumnType)> =
+        columns.iter().filter(|(_, ty)| ty.is_written()).collect();
+    let width = written.len() + 1;
     let names: Vec<String> = std::iter::once(quote("_key"))
-        .chain(columns.iter().map(|c| quote(c)))
+        .chain(written.iter().map(|(c, _)| quote(c)))
         .collect();
     let tuples: Vec<String> = (0..rows)
         .map(|r| {
-            let marks: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            let first = r * width + 1;
+            let marks: Vec<String> = std::iter::once(format!("${first}"))
+                .chain(
+                    written
+                        .iter()
+                        .enumerate()
+                        .map(|(c, (_, ty))| ty.placeholder(first + 1 + c)),
+                )
+                .collect();
             format!("({})", marks.join(", "))
         })
         .collect();
+    let updated: Vec<String> = written.iter().map(|(c, _)| c.clone()).collect();
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT (\"_key\") DO NOTHING",
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT (\"_key\") DO UPDATE SET {} \
+         RETURNING (xmax = 0)",
         quote(table),
         names.join(", "),
-        tuples.join(", ")
+        tuples.join(", "),
+        update_set(&updated, "EXCLUDED")
     )
 }
 
@@ -515,19 +689,6 @@ fn server(config: &Config) -> String {
     }
 }
 
-/// A value as TEXT: strings as they are, `null` as NULL, the rest as JSON.
-///
-/// PostgreSQL cannot store NUL in text; it becomes U+FFFD rather than
-/// failing the whole crawl on one odd page.
-fn text(value: Option<&Value>) -> Option<String> {
-    match value {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.contains('\0') => Some(s.replace('\0', "\u{FFFD}")),
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
-    }
-}
-
 /// The URL without its password (in the user part or `?password=`), for messages.
 pub fn redact(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
@@ -577,24 +738,51 @@ mod tests {
     }
 
     #[test]
-    fn inserts_number_every_parameter() {
-        let columns = vec!["a".to_string(), "b\"c".to_string()];
+    fn upserts_number_every_parameter_and_skip_columns_not_written() {
+        let text = ColumnType::Text { max: None };
+        let columns = vec![
+            ("a".to_string(), text.clone()),
+            ("d".to_string(), ColumnType::Other("date".into())),
+            ("b\"c".to_string(), ColumnType::Numeric { limit: None }),
+        ];
         assert_eq!(
-            insert_sql("t", &columns, 2),
-            "INSERT INTO \"t\" (\"_key\", \"a\", \"b\"\"c\") VALUES ($1, $2, $3), ($4, $5, $6) \
-             ON CONFLICT (\"_key\") DO NOTHING"
+            upsert_sql("t", &columns, 2),
+            "INSERT INTO \"t\" (\"_key\", \"a\", \"b\"\"c\") \
+             VALUES ($1, $2, $3::text::numeric), ($4, $5, $6::text::numeric) \
+             ON CONFLICT (\"_key\") DO UPDATE SET \"a\" = EXCLUDED.\"a\", \"b\"\"c\" = EXCLUDED.\"b\"\"c\" \
+             RETURNING (xmax = 0)"
         );
+        assert!(upsert_sql("t", &[], 1).contains(
+            "VALUES ($1) ON CONFLICT (\"_key\") DO UPDATE SET \"_key\" = EXCLUDED.\"_key\""
+        ));
     }
 
     #[test]
-    fn values_are_text() {
-        use serde_json::json;
-        assert_eq!(text(None), None);
-        assert_eq!(text(Some(&json!(null))), None);
-        assert_eq!(text(Some(&json!("a b"))), Some("a b".into()));
-        assert_eq!(text(Some(&json!(1.5))), Some("1.5".into()));
-        assert_eq!(text(Some(&json!(true))), Some("true".into()));
-        assert_eq!(text(Some(&json!([1, "x"]))), Some("[1,\"x\"]".into()));
-        assert_eq!(text(Some(&json!("a\0b"))), Some("a\u{FFFD}b".into()));
+    fn a_batch_keeps_the_last_row_of_each_key_in_order() {
+        let row = |key: &str, value: i64| Row {
+            key: key.to_string(),
+            values: vec![Param::Int8(Some(value))],
+        };
+        let rows = vec![
+            row("a", 1),
+            row("b", 2),
+            row("a", 3),
+            row("c", 4),
+            row("b", 5),
+        ];
+        let (kept, dropped) = last_of_each_key(rows);
+        let kept: Vec<(&str, &Param)> = kept
+            .iter()
+            .map(|r| (r.key.as_str(), &r.values[0]))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("a", &Param::Int8(Some(3))),
+                ("c", &Param::Int8(Some(4))),
+                ("b", &Param::Int8(Some(5)))
+            ]
+        );
+        assert_eq!(dropped, 2);
     }
 }

@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use trawl::crawl::CrawlOptions;
-use trawl::extract::Kind;
 use trawl::sink::{Column, Sink, SinkOptions, Target};
 use trawl::state::{Saved, StateStore};
 use trawl::{Crawl, Spider};
@@ -135,16 +134,12 @@ fn open_state(
     Ok((saved, Some(Resumable { store, unlimited })))
 }
 
-/// Field names in record order: list fields, then detail fields not already listed.
+/// The record's columns in order, typed by the spider (list fields, then
+/// detail fields not already listed, without `omit`ted ones).
 fn columns(spider: &Spider) -> Vec<Column> {
-    let mut names: Vec<String> = spider.list.fields.iter().map(|(n, _)| n.clone()).collect();
-    for (name, _) in spider.detail.iter().flat_map(|d| &d.fields) {
-        if !names.contains(name) {
-            names.push(name.clone());
-        }
-    }
-    names
+    spider
+        .columns()
         .into_iter()
-        .map(|name| Column::new(name, Kind::Text))
+        .map(|(name, kind)| Column::new(name, kind))
         .collect()
 }

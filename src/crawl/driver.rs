@@ -331,10 +331,12 @@ impl Driver {
     }
 
     /// Whether `fields` is new by `keep`'s `unique` fields; counts a drop if not.
-    fn fresh(&mut self, keep: &Keep, fields: &Fields, slot: usize) -> bool {
+    /// `section` keeps `[list]`'s and `[detail]`'s values apart.
+    fn fresh(&mut self, section: &str, keep: &Keep, fields: &Fields, slot: usize) -> bool {
         let Some(value) = keep.unique_key(fields) else {
             return true;
         };
+        let value = format!("{section}\u{1f}{value}");
         if self.seen.insert(&value) {
             if self.options.page_details {
                 self.slots[slot].fresh_unique.push(value);
@@ -449,7 +451,7 @@ impl Driver {
                 break;
             }
             let fields = item.fields.clone();
-            if self.fresh(&spider.list.keep, &fields, 0) {
+            if self.fresh("list", &spider.list.keep, &fields, 0) {
                 if let SlotState::Ready { items, .. } = &mut self.slots[0].state {
                     items[0].unique_checked = true;
                 }
@@ -477,7 +479,7 @@ impl Driver {
         let spider = self.spider.clone();
         let mut fields = merge(&spider, fields, detail);
         if let Some(rule) = &spider.detail {
-            if !self.required(&rule.keep, &fields) || !self.fresh(&rule.keep, &fields, 0) {
+            if !self.required(&rule.keep, &fields) || !self.fresh("detail", &rule.keep, &fields, 0) {
                 return None;
             }
         }

@@ -89,19 +89,37 @@ pub struct Read {
     filters: Chain,
 }
 
+/// Why a read does not compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadError {
+    /// The selector or path: what was expected instead.
+    Expected(String),
+    /// A filter, said as a sentence.
+    Filter(String),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Expected(what) => write!(f, "expected {what}"),
+            ReadError::Filter(problem) => f.write_str(problem),
+        }
+    }
+}
+
 impl Read {
     /// Compiles `text` for HTML (`json = false`: a selector) or JSON (a path).
-    pub fn parse(text: &str, json: bool) -> Result<Read, String> {
+    pub fn parse(text: &str, json: bool) -> Result<Read, ReadError> {
         let (head, filters) = split_pipe(text);
         let head = head.trim();
         let filters = match filters {
-            Some(chain) => Chain::parse(chain)?,
+            Some(chain) => Chain::parse(chain).map_err(ReadError::Filter)?,
             None => Chain::default(),
         };
         let input = match PageValue::parse(head) {
             Some(value) => Input::Page(value),
-            None if json => Input::Json(JsonPath::parse(head)?),
-            None => Input::Css(CssRule::parse(head)?),
+            None if json => Input::Json(JsonPath::parse(head).map_err(ReadError::Expected)?),
+            None => Input::Css(CssRule::parse(head).map_err(ReadError::Expected)?),
         };
         Ok(Read { input, filters })
     }

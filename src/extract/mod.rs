@@ -11,7 +11,7 @@ mod page;
 
 pub(crate) use css::compile as compile_css;
 pub use css::{CssRule, Output};
-pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, Scope};
+pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, ReadError, Scope};
 pub use filter::{split_pipe, Chain};
 pub use json::JsonPath;
 pub use page::{

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::raw::{nearest, Names, FIELD_KEYS};
 use super::{Builder, SpiderError};
-use crate::extract::{Field, Read, Scope};
+use crate::extract::{Field, Read, ReadError, Scope};
 
 /// A field's name and its compiled rule, in declaration order.
 pub type FieldList = Vec<(String, Field)>;
@@ -49,7 +49,10 @@ impl Builder<'_> {
 
     /// Compiles one selector or path with its filters.
     pub(super) fn read(&self, key: &str, text: &str, json: bool) -> Result<Read, SpiderError> {
-        Read::parse(text, json).map_err(|e| self.err(key, e))
+        Read::parse(text, json).map_err(|e| match e {
+            ReadError::Expected(what) => self.err(key, what),
+            ReadError::Filter(problem) => SpiderError::at(self.origin, key, problem),
+        })
     }
 
     fn fallback(&self, key: &str, items: &[toml::Value], json: bool) -> Result<Field, SpiderError> {

@@ -346,7 +346,9 @@ impl Builder<'_> {
         let (follow, filters) = split_pipe(&raw.follow);
         let follow = follow.trim().to_string();
         let follow_filters = match filters {
-            Some(chain) => Chain::parse(chain).map_err(|e| self.err("detail.follow", e))?,
+            Some(chain) => {
+                Chain::parse(chain).map_err(|e| SpiderError::at(self.origin, "detail.follow", e))?
+            }
             None => Chain::default(),
         };
         let whole_items = list.fields.is_empty() && matches!(list.item, ItemRule::Json(_));

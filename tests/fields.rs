@@ -932,7 +932,7 @@ unique = "sku"
 /// A list `unique` and a detail `unique` are two rules over different fields:
 /// a detail value equal to some list value is not a repeat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: list and detail `unique` share one set of seen values, so a detail value equal to a list value is dropped"]
+
 async fn list_and_detail_unique_do_not_share_their_values() {
     let server = TestServer::start().await;
     let b = base(&server);
@@ -1338,7 +1338,7 @@ async fn bad_field_rules_exit_2_name_the_key_and_fetch_nothing() {
 /// filter error is prefixed with "expected", which reads "expected unknown
 /// filter `lowr`" and "expected filter `split` takes one argument".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: filter errors read `expected unknown filter …` / `expected filter `split` takes …`"]
+
 async fn filter_errors_read_as_sentences() {
     let server = TestServer::start().await;
     let dir = TempDir::new().unwrap();
@@ -1506,7 +1506,7 @@ async fn csv_and_json_outputs_carry_arrays_and_sub_records() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: the CLI gives file sinks the declared fields without removing `omit`ted ones, so CSV has an empty column for each"]
+
 async fn omitted_fields_have_no_csv_column() {
     let server = TestServer::start().await;
     let dir = TempDir::new().unwrap();

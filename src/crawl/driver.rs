@@ -479,7 +479,8 @@ impl Driver {
         let spider = self.spider.clone();
         let mut fields = merge(&spider, fields, detail);
         if let Some(rule) = &spider.detail {
-            if !self.required(&rule.keep, &fields) || !self.fresh("detail", &rule.keep, &fields, 0) {
+            if !self.required(&rule.keep, &fields) || !self.fresh("detail", &rule.keep, &fields, 0)
+            {
                 return None;
             }
         }

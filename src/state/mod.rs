@@ -427,8 +427,15 @@ mod tests {
         let a = "name = 'x'\nstart = 'http://h/'\n[list]\nitem = 'li'\nfields.a = 'a'\nfields.b = 'b'\n";
         let b = "# my spider\nstart   =   'http://h/'   # where\nname = \"x\"\n\n[list]\nfields.a = 'a'\nitem = 'li'\nfields.b = 'b'\n";
         assert_eq!(meaning(a), meaning(b));
-        let reordered = a.replace("fields.a = 'a'\nfields.b = 'b'", "fields.b = 'b'\nfields.a = 'a'");
-        assert_ne!(meaning(a), meaning(&reordered), "field order is the records' key order");
+        let reordered = a.replace(
+            "fields.a = 'a'\nfields.b = 'b'",
+            "fields.b = 'b'\nfields.a = 'a'",
+        );
+        assert_ne!(
+            meaning(a),
+            meaning(&reordered),
+            "field order is the records' key order"
+        );
         assert_ne!(meaning(a), meaning(&a.replace("'li'", "'div'")));
     }
 }

@@ -353,17 +353,13 @@ impl Driver {
         fields: Fields,
         fresh: &mut Vec<(String, DetailKey)>,
     ) -> Item {
-        let detail = self
-            .spider
-            .detail
-            .as_ref()
-            .and_then(|rule| {
-                let value = fields.get(&rule.follow).cloned().unwrap_or(Value::Null);
-                match rule.follow_filters.apply(value, page_url) {
-                    Value::String(link) => page_url.join(link.trim()).ok(),
-                    _ => None,
-                }
-            });
+        let detail = self.spider.detail.as_ref().and_then(|rule| {
+            let value = fields.get(&rule.follow).cloned().unwrap_or(Value::Null);
+            match rule.follow_filters.apply(value, page_url) {
+                Value::String(link) => page_url.join(link.trim()).ok(),
+                _ => None,
+            }
+        });
         let detail = detail.filter(|url| matches!(url.scheme(), "http" | "https"));
         let detail = detail.map(|url| {
             let normalized = normalize(&url);

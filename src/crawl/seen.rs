@@ -51,7 +51,9 @@ impl Seen {
             match open() {
                 Ok(conn) => self.disk = Some(conn),
                 Err(e) => {
-                    tracing::warn!("cannot open a temporary database for `unique` (kept in memory): {e}");
+                    tracing::warn!(
+                        "cannot open a temporary database for `unique` (kept in memory): {e}"
+                    );
                     self.disk_failed = true;
                 }
             }
@@ -59,7 +61,8 @@ impl Seen {
         let Some(conn) = &mut self.disk else { return };
         let moved = conn.transaction().and_then(|tx| {
             {
-                let mut stmt = tx.prepare_cached("INSERT OR IGNORE INTO seen (hash) VALUES (?1)")?;
+                let mut stmt =
+                    tx.prepare_cached("INSERT OR IGNORE INTO seen (hash) VALUES (?1)")?;
                 for hash in &self.memory {
                     stmt.execute([*hash as i64])?;
                 }

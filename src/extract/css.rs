@@ -205,7 +205,8 @@ mod tests {
         assert_eq!(first("img::attr(alt)", html), "An image");
         assert_eq!(first("a.js::attr(href)", html), "javascript:void(0)");
         assert_eq!(first(".missing::text", html), Value::Null);
-        let touching = r#"<h1>Casablanca&nbsp;<span>(<a>1942</a>)</span></h1><p>April 11<b></b>, 2024</p>"#;
+        let touching =
+            r#"<h1>Casablanca&nbsp;<span>(<a>1942</a>)</span></h1><p>April 11<b></b>, 2024</p>"#;
         assert_eq!(first("h1", touching), "Casablanca (1942)");
         assert_eq!(first("p", touching), "April 11, 2024");
         assert_eq!(first("img::attr(title)", html), Value::Null);
@@ -214,7 +215,9 @@ mod tests {
     fn read(rule: &str, html: &str) -> Value {
         let doc = Html::parse_document(html);
         let base = Url::parse("http://example.test/a/b.html").unwrap();
-        CssRule::parse(rule).unwrap().read(doc.root_element(), &base)
+        CssRule::parse(rule)
+            .unwrap()
+            .read(doc.root_element(), &base)
     }
 
     #[test]
@@ -239,7 +242,14 @@ mod tests {
 
     #[test]
     fn bad_selectors_say_what_is_wrong() {
-        for bad in ["div[", "a::attr(", "a::attr()", "a::inner", "::text::attr(x", "a[]x"] {
+        for bad in [
+            "div[",
+            "a::attr(",
+            "a::attr()",
+            "a::inner",
+            "::text::attr(x",
+            "a[]x",
+        ] {
             assert!(CssRule::parse(bad).is_err(), "{bad} should fail");
         }
         assert!(CssRule::parse(":scope").unwrap().selector().is_none());

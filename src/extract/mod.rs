@@ -11,9 +11,9 @@ mod page;
 
 pub(crate) use css::compile as compile_css;
 pub use css::{CssRule, Output};
+pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, Scope};
 pub use filter::{split_pipe, Chain};
 pub use json::JsonPath;
-pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, Scope};
 pub use page::{
     extract_detail, extract_list, is_empty, values_text, DetailRule, Format, ItemRule, JsonSource,
     Keep, ListPage, ListRule,

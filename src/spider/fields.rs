@@ -52,12 +52,7 @@ impl Builder<'_> {
         Read::parse(text, json).map_err(|e| self.err(key, e))
     }
 
-    fn fallback(
-        &self,
-        key: &str,
-        items: &[toml::Value],
-        json: bool,
-    ) -> Result<Field, SpiderError> {
+    fn fallback(&self, key: &str, items: &[toml::Value], json: bool) -> Result<Field, SpiderError> {
         if items.is_empty() {
             return Err(self.err(key, "at least one selector or path in the fallback list"));
         }
@@ -207,16 +202,15 @@ fn to_json(value: &toml::Value) -> Value {
     match value {
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(n) => Value::from(*n),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(items) => Value::Array(items.iter().map(to_json).collect()),
-        toml::Value::Table(table) => Value::Object(
-            table
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        toml::Value::Table(table) => {
+            Value::Object(table.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
     }
 }
 

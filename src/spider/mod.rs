@@ -337,7 +337,12 @@ impl Builder<'_> {
     }
 
     fn detail(&self, raw: &raw::RawDetail, list: &ListRule) -> Result<DetailRule, SpiderError> {
-        let format = self.format("detail", raw.format.as_deref(), &raw.json_from, &raw.json_re)?;
+        let format = self.format(
+            "detail",
+            raw.format.as_deref(),
+            &raw.json_from,
+            &raw.json_re,
+        )?;
         let (follow, filters) = split_pipe(&raw.follow);
         let follow = follow.trim().to_string();
         let follow_filters = match filters {
@@ -405,12 +410,16 @@ impl Builder<'_> {
             }
             (Some(css), None) => JsonSource::From {
                 source: css.clone(),
-                selector: compile_css(css).map_err(|e| self.err(format!("{section}.json_from"), e))?,
+                selector: compile_css(css)
+                    .map_err(|e| self.err(format!("{section}.json_from"), e))?,
             },
             (None, Some(pattern)) => JsonSource::Re(regex::Regex::new(pattern).map_err(|e| {
                 self.err(
                     format!("{section}.json_re"),
-                    format!("a regular expression, found `{pattern}` ({})", one_line(&e.to_string())),
+                    format!(
+                        "a regular expression, found `{pattern}` ({})",
+                        one_line(&e.to_string())
+                    ),
                 )
             })?),
             (None, None) => JsonSource::Body,
@@ -419,7 +428,11 @@ impl Builder<'_> {
             (true, _) => Ok(Format::Json(source)),
             (false, JsonSource::Body) => Ok(Format::Html),
             (false, _) => {
-                let key = if json_from.is_some() { "json_from" } else { "json_re" };
+                let key = if json_from.is_some() {
+                    "json_from"
+                } else {
+                    "json_re"
+                };
                 Err(self.err(
                     format!("{section}.{key}"),
                     "format = \"json\" beside it (the JSON it finds is read with paths)",
@@ -512,7 +525,11 @@ impl fmt::Display for Spider {
         write_fields(f, "list", &self.list.fields)?;
         write_keep(f, "list", &self.list.keep)?;
         if let Some(detail) = &self.detail {
-            let kind = if detail.format.is_json() { "JSON" } else { "HTML" };
+            let kind = if detail.format.is_json() {
+                "JSON"
+            } else {
+                "HTML"
+            };
             let filters = match detail.follow_filters.is_empty() {
                 true => String::new(),
                 false => format!(" | {}", detail.follow_filters),
@@ -527,7 +544,11 @@ impl fmt::Display for Spider {
             write_keep(f, "detail", &detail.keep)?;
         }
         if !self.key.is_empty() {
-            writeln!(f, "  key:     {} (database rows are updated by it)", self.key.join(", "))?;
+            writeln!(
+                f,
+                "  key:     {} (database rows are updated by it)",
+                self.key.join(", ")
+            )?;
         }
         if !self.omit.is_empty() {
             writeln!(f, "  omit:    {} (read, not written)", self.omit.join(", "))?;

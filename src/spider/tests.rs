@@ -271,8 +271,20 @@ unique = "url""#,
     assert_eq!(kind("specs"), Some(Kind::Json));
     assert_eq!(kind("position"), Some(Kind::Int));
     let plan = spider.describe();
-    for shown in [".tags a::text[]", "first of [", "each `ul.files a`", "-> json", "require: sku", "unique:  url", "key:     sku", "omit:    url"] {
-        assert!(plan.contains(shown), "`{shown}` missing from the plan:\n{plan}");
+    for shown in [
+        ".tags a::text[]",
+        "first of [",
+        "each `ul.files a`",
+        "-> json",
+        "require: sku",
+        "unique:  url",
+        "key:     sku",
+        "omit:    url",
+    ] {
+        assert!(
+            plan.contains(shown),
+            "`{shown}` missing from the plan:\n{plan}"
+        );
     }
 }
 
@@ -283,7 +295,10 @@ fn json_inside_html_loads() {
     )
     .unwrap();
     assert!(from.describe().contains("JSON from `script"));
-    let re = load(&json_with("json_re = 'window\\.__STATE__\\s*=\\s*(\\{.*?\\});'")).unwrap();
+    let re = load(&json_with(
+        "json_re = 'window\\.__STATE__\\s*=\\s*(\\{.*?\\});'",
+    ))
+    .unwrap();
     assert!(re.describe().contains("matched by"));
     let detail = load(&format!(
         "{}fields.url = 'url'\n[detail]\nfollow = 'url'\nformat = 'json'\njson_from = 'script#data'\nfields.name = 'name'\nrequire = 'name'\nunique = ['url', 'name']\n",
@@ -304,24 +319,96 @@ fn bad_fields_name_the_key() {
     let cases: Vec<(String, &str, &str)> = vec![
         (list_with("fields.a = 5"), "list.fields.a", "{ const = 5 }"),
         (list_with("fields.a = []"), "list.fields.a", "at least one"),
-        (list_with("fields.a = ['.x', 3]"), "list.fields.a[1]", "a string"),
-        (list_with("fields.a = { cnst = 1 }"), "list.fields.a.cnst", "did you mean `const`"),
-        (list_with("fields.a = { const = 1, each = 'x' }"), "list.fields.a.each", "beside `const`"),
-        (list_with("fields.a = { each = 'li' }"), "list.fields.a.fields", "fields read inside"),
-        (list_with("fields.a = { each = 'li[', fields = { t = '::text' } }"), "list.fields.a.each", "CSS selector"),
-        (list_with("fields.a = { each = 'li', fields = { t = 'b[' } }"), "list.fields.a.fields.t", "CSS selector"),
-        (list_with("fields.a = { rows = 'tr', key = 'th' }"), "list.fields.a.value", "beside `rows`"),
-        (list_with("fields.a = { key = 'th', value = 'td' }"), "list.fields.a", "a table with"),
-        (list_with("fields.a = 'x::text[]x'"), "list.fields.a", "ending in"),
-        (list_with("fields.a = '.x'\nrequire = ['b']"), "list.require", "`a`"),
-        (list_with("fields.a = '.x'\nunique = []"), "list.unique", "at least one"),
-        (list_with("fields.a = '.x'\nunique = 3"), "list.unique", "field name"),
-        ("key = 'b'\n".to_string() + &list_with("fields.a = '.x'"), "key", "`a`"),
-        ("omit = ['b']\n".to_string() + &list_with("fields.a = '.x'"), "omit", "`a`"),
-        (list_with("json_from = 'script'"), "list.json_from", "format = \"json\""),
-        (json_with("json_re = '(unclosed'"), "list.json_re", "regular expression"),
-        (json_with("json_re = 'a'\njson_from = 'b'"), "list.json_re", "not both"),
-        (json_with("json_from = 'b['"), "list.json_from", "CSS selector"),
+        (
+            list_with("fields.a = ['.x', 3]"),
+            "list.fields.a[1]",
+            "a string",
+        ),
+        (
+            list_with("fields.a = { cnst = 1 }"),
+            "list.fields.a.cnst",
+            "did you mean `const`",
+        ),
+        (
+            list_with("fields.a = { const = 1, each = 'x' }"),
+            "list.fields.a.each",
+            "beside `const`",
+        ),
+        (
+            list_with("fields.a = { each = 'li' }"),
+            "list.fields.a.fields",
+            "fields read inside",
+        ),
+        (
+            list_with("fields.a = { each = 'li[', fields = { t = '::text' } }"),
+            "list.fields.a.each",
+            "CSS selector",
+        ),
+        (
+            list_with("fields.a = { each = 'li', fields = { t = 'b[' } }"),
+            "list.fields.a.fields.t",
+            "CSS selector",
+        ),
+        (
+            list_with("fields.a = { rows = 'tr', key = 'th' }"),
+            "list.fields.a.value",
+            "beside `rows`",
+        ),
+        (
+            list_with("fields.a = { key = 'th', value = 'td' }"),
+            "list.fields.a",
+            "a table with",
+        ),
+        (
+            list_with("fields.a = 'x::text[]x'"),
+            "list.fields.a",
+            "ending in",
+        ),
+        (
+            list_with("fields.a = '.x'\nrequire = ['b']"),
+            "list.require",
+            "`a`",
+        ),
+        (
+            list_with("fields.a = '.x'\nunique = []"),
+            "list.unique",
+            "at least one",
+        ),
+        (
+            list_with("fields.a = '.x'\nunique = 3"),
+            "list.unique",
+            "field name",
+        ),
+        (
+            "key = 'b'\n".to_string() + &list_with("fields.a = '.x'"),
+            "key",
+            "`a`",
+        ),
+        (
+            "omit = ['b']\n".to_string() + &list_with("fields.a = '.x'"),
+            "omit",
+            "`a`",
+        ),
+        (
+            list_with("json_from = 'script'"),
+            "list.json_from",
+            "format = \"json\"",
+        ),
+        (
+            json_with("json_re = '(unclosed'"),
+            "list.json_re",
+            "regular expression",
+        ),
+        (
+            json_with("json_re = 'a'\njson_from = 'b'"),
+            "list.json_re",
+            "not both",
+        ),
+        (
+            json_with("json_from = 'b['"),
+            "list.json_from",
+            "CSS selector",
+        ),
         (json_with("fields.a = 'x..y'"), "list.fields.a", "JSON path"),
         (
             json_with("fields.u = 'u'\n[detail]\nfollow = 'u'\nfields.i = '::index'"),

@@ -179,11 +179,7 @@ fn json_from_reads_every_script_and_skips_what_does_not_parse() {
 #[test]
 fn json_re_takes_the_first_group_and_a_miss_is_no_items() {
     let pattern = Regex::new(r"window\.__STATE__\s*=\s*(\{.*?\});").unwrap();
-    let rule = json_rule(
-        JsonSource::Re(pattern.clone()),
-        "results",
-        &[("a", "a")],
-    );
+    let rule = json_rule(JsonSource::Re(pattern.clone()), "results", &[("a", "a")]);
     let body = r#"<script>window.__STATE__ = {"results": [{"a": 1}, {"a": 2}]};</script>"#;
     let base = url();
     let page = extract_list(&rule, body, &info(&base)).unwrap();
@@ -255,7 +251,8 @@ fn keep_rules() {
     assert_eq!(keep.missing(&record(json!({}))), Some("sku"));
     assert_eq!(keep.missing(&record(json!({"sku": 0}))), None);
     assert_eq!(
-        keep.unique_key(&record(json!({"a": "x", "b": 2}))).as_deref(),
+        keep.unique_key(&record(json!({"a": "x", "b": 2})))
+            .as_deref(),
         Some(r#"["x",2]"#)
     );
     assert_eq!(values_text(&["a".into()], &record(json!({"a": "x"}))), "x");

@@ -62,7 +62,7 @@ impl Builder<'_> {
             .map(|(i, item)| match item {
                 toml::Value::String(text) => self.read(&format!("{key}[{i}]"), text, json),
                 other => Err(self.err(
-                    &format!("{key}[{i}]"),
+                    format!("{key}[{i}]"),
                     format!("a selector or path (a string), found {}", type_name(other)),
                 )),
             })
@@ -90,7 +90,7 @@ impl Builder<'_> {
         if has("const") {
             if let Some(extra) = table.keys().find(|k| *k != "const") {
                 return Err(self.err(
-                    &format!("{key}.{extra}"),
+                    format!("{key}.{extra}"),
                     "nothing beside `const` in a constant field",
                 ));
             }
@@ -110,7 +110,7 @@ impl Builder<'_> {
 
     fn each(&self, key: &str, table: &toml::Table, json: bool) -> Result<Field, SpiderError> {
         let each = self.text(&format!("{key}.each"), &table["each"])?;
-        let each = Scope::parse(each, json).map_err(|e| self.err(&format!("{key}.each"), e))?;
+        let each = Scope::parse(each, json).map_err(|e| self.err(format!("{key}.each"), e))?;
         let fields = match table.get("fields") {
             Some(toml::Value::Table(fields)) if !fields.is_empty() => {
                 let fields: IndexMap<String, toml::Value> =
@@ -119,14 +119,14 @@ impl Builder<'_> {
             }
             _ => {
                 return Err(self.err(
-                    &format!("{key}.fields"),
+                    format!("{key}.fields"),
                     "a table of the fields read inside each match, e.g. `fields = { title = \"::text\" }`",
                 ))
             }
         };
         for extra in ["rows", "key", "value"] {
             if table.contains_key(extra) {
-                return Err(self.err(&format!("{key}.{extra}"), "`each` and `rows` apart"));
+                return Err(self.err(format!("{key}.{extra}"), "`each` and `rows` apart"));
             }
         }
         Ok(Field::Each { each, fields })
@@ -148,7 +148,7 @@ impl Builder<'_> {
         let (label_key, label) = part("key")?;
         let (value_key, value) = part("value")?;
         if table.contains_key("fields") {
-            return Err(self.err(&format!("{key}.fields"), "`fields` only with `each`"));
+            return Err(self.err(format!("{key}.fields"), "`fields` only with `each`"));
         }
         Ok(Field::Rows {
             rows,

@@ -233,10 +233,6 @@ require = ["sku"]
 unique = "url""#
         )
         .replace("start =", "key = 'sku'\nomit = ['url']\nstart =")
-        .replace(
-            "start = 'http://h.test/p/{page}'",
-            "start = 'http://h.test/p/{page}'"
-        )
     ))
     .unwrap_err();
     // `key` and `omit` belong at the top, before any section.

@@ -1,4 +1,4 @@
-//! The built-in demo site: a small blog and a JSON product API.
+//! The built-in demo site: a small blog, a JSON product API and a shop.
 //!
 //! `trawl demo` serves it and crawls it; tests and benchmarks use it as a
 //! site whose every page is known in advance. All content is generated from
@@ -10,8 +10,10 @@
 //! | `/blog/page/{n}` | `items_per_page` posts, and a `a.next` link on all but the last page |
 //! | `/blog/post/{id}` | a detail page with `.description` and `.author` |
 //! | `/api/products?page={n}` | `{"items": [...], "is_last_page": .., "page": n, "links": {"next": ..}}` |
+//! | `/shop/page/{n}` | `shop_items_per_page` `.product` cards (name, price as `€ 1.299,00`, some on sale, tags, a link), and a `a.next` link on all but the last page |
+//! | `/shop/product/{id}` | a detail page: Product ld+json in the head, BreadcrumbList ld+json in the body, a `table.specs` and a `.released` date |
 //!
-//! Pages past the end answer 404 (blog) or an empty last page (API).
+//! Pages past the end answer 404 (blog, shop) or an empty last page (API).
 
 use std::fmt::Write as _;
 use std::future::IntoFuture;
@@ -28,6 +30,8 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+mod shop;
 
 /// How long [`DemoServer::shutdown`] waits for open connections to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -49,16 +53,22 @@ pub struct DemoSite {
     pub api_pages: u32,
     /// Products on each non-empty API page.
     pub api_items_per_page: u32,
+    /// Number of shop list pages, `/shop/page/1` to `/shop/page/{shop_pages}`.
+    pub shop_pages: u32,
+    /// Product cards on each shop list page.
+    pub shop_items_per_page: u32,
 }
 
 impl Default for DemoSite {
-    /// 3 blog pages of 5 posts, 3 API pages of 4 products.
+    /// 3 blog pages of 5 posts, 3 API pages of 4 products, 2 shop pages of 4 products.
     fn default() -> Self {
         DemoSite {
             pages: 3,
             items_per_page: 5,
             api_pages: 3,
             api_items_per_page: 4,
+            shop_pages: 2,
+            shop_items_per_page: 4,
         }
     }
 }
@@ -72,6 +82,11 @@ impl DemoSite {
     /// How many products the API serves across all its pages.
     pub fn product_count(&self) -> u32 {
         self.api_pages * self.api_items_per_page
+    }
+
+    /// How many products the shop has (each with its own detail page).
+    pub fn shop_product_count(&self) -> u32 {
+        self.shop_pages * self.shop_items_per_page
     }
 }
 
@@ -155,6 +170,8 @@ pub fn router(site: DemoSite) -> Router {
         .route("/blog/page/{n}", get(blog_page))
         .route("/blog/post/{id}", get(blog_post))
         .route("/api/products", get(api_products))
+        .route("/shop/page/{n}", get(shop::list_page))
+        .route("/shop/product/{id}", get(shop::product_page))
         .with_state(Arc::new(site))
 }
 
@@ -341,6 +358,8 @@ mod tests {
             items_per_page: 2,
             api_pages: 1,
             api_items_per_page: 1,
+            shop_pages: 1,
+            shop_items_per_page: 1,
         };
         let a = DemoServer::start(site).await.unwrap();
         let b = DemoServer::start(site).await.unwrap();

@@ -1101,18 +1101,19 @@ async fn sigint_leaves_a_well_formed_json_array() {
 // ------------------------------------------------------------------ 10. demo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_crawls_the_blog_then_the_api() {
+async fn demo_crawls_the_blog_the_api_then_the_catalog() {
     let run = trawl(["demo"]).await;
     assert_eq!(run.code, Some(0), "{run:?}");
     let lines: Vec<String> = run.stdout.lines().map(String::from).collect();
     let records = parse_lines(&lines);
     assert_eq!(
         records.len(),
-        27,
-        "15 blog posts then 12 products:\n{}",
+        35,
+        "15 blog posts, 12 products, then 8 catalog products:\n{}",
         run.stdout
     );
-    let (blog, api) = records.split_at(15);
+    let (blog, rest) = records.split_at(15);
+    let (api, catalog) = rest.split_at(12);
     for (i, post) in blog.iter().enumerate() {
         assert_eq!(
             keys(post),
@@ -1126,8 +1127,30 @@ async fn demo_crawls_the_blog_then_the_api() {
     for (i, product) in api.iter().enumerate() {
         assert_eq!(product["id"], i + 1, "{product}");
     }
+    for (i, product) in catalog.iter().enumerate() {
+        assert_eq!(
+            keys(product),
+            [
+                "name",
+                "price",
+                "was",
+                "tags",
+                "page",
+                "position",
+                "sku",
+                "brand",
+                "availability",
+                "released",
+                "specs"
+            ],
+            "`url` is omitted: {product}"
+        );
+        assert_eq!(product["sku"], format!("TR-{:04}", i + 1), "{product}");
+        assert!(product["price"].is_number(), "{product}");
+    }
     assert!(run.stderr.contains("15 records"), "{}", run.stderr);
     assert!(run.stderr.contains("12 records"), "{}", run.stderr);
+    assert!(run.stderr.contains("8 records"), "{}", run.stderr);
 }
 
 // ------------------------------------------------------- 11. --version, --help
@@ -1178,7 +1201,7 @@ async fn version_and_help() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serve_stops_on_sigterm() {
     let mut live = Live::start(["demo", "--serve"]);
-    for _ in 0..27 {
+    for _ in 0..35 {
         assert!(
             live.next_line().await.is_some(),
             "the demo prints its records first"

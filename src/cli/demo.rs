@@ -12,12 +12,16 @@ use trawl::{Crawl, Spider};
 use super::{columns, fail, run::exit};
 
 /// The example spiders, as shipped in `examples/`, in the order the demo runs them.
-const EXAMPLES: [(&str, &str); 2] = [
+const EXAMPLES: [(&str, &str); 3] = [
     (
         "examples/blog.toml",
         include_str!("../../examples/blog.toml"),
     ),
     ("examples/api.toml", include_str!("../../examples/api.toml")),
+    (
+        "examples/catalog.toml",
+        include_str!("../../examples/catalog.toml"),
+    ),
 ];
 
 /// The host the examples are written for; the demo swaps in its own port.

@@ -24,6 +24,7 @@ fn shipped_examples_load() {
         "examples/blog.toml",
         "examples/api.toml",
         "examples/shop.toml",
+        "examples/catalog.toml",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
         let spider = Spider::from_path(&path).unwrap_or_else(|e| panic!("{e}"));

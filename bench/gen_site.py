@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Generate the benchmark's static blog: deterministic, byte for byte.
 
-    python3 bench/gen_site.py DIR --pages N --items M
+    python3 bench/gen_site.py DIR --pages N --items M [--shop]
 
 writes
 
     DIR/robots.txt                       allows everything
     DIR/blog/page/{n}/index.html         n = 1..N, ~23 KB, M items each
     DIR/blog/post/{id}/index.html        id = 1..N*M, ~12 KB
-    DIR/site.json                        {"pages", "items", "records", "requests", ...}
+    DIR/site.json                        {"pages", "items", "records", "requests", "bytes", ...}
 
 served as /blog/page/{n}/ and /blog/post/{id}/ by any static server that maps
 a directory to its index.html (nginx does by default; so does slow_server.py).
@@ -18,6 +18,18 @@ Item i (0-based) of list page n is post id = (n-1)*M + i + 1, titled
 <p class="description"> and <span class="author">, whose text is a pure
 function of the id (`expected_record` below), so verify.py can check every
 record without a stored copy of the expected output.
+
+--shop writes the same site with what a shop's pages carry besides: each list
+item gains a price text ("€ 1.299,00"), two to five tags
+(<div class="tags"><a> Rust </a> …</div>) and on every fourth item a badge;
+each detail page gains two <script type="application/ld+json"> blocks, a
+BreadcrumbList and a Product (name, sku, offers.price "1.299,00",
+priceCurrency, on every third product a gtin13). The pages are padded to the
+same sizes as without --shop, so the extra markup replaces filler
+paragraphs; site.json's "bytes" says how close they came. Without --shop the
+pages are byte for byte what they were before --shop existed, so scenario a
+of bench/run measures what it always measured. `expected_fields_record` is
+what bench/spiders/bench-fields.toml should make of it.
 """
 
 import argparse
@@ -46,6 +58,10 @@ AUTHORS = (
 )
 
 TOPICS = ("Rust", "Crawling", "HTTP", "Parsing", "Databases", "Async", "Testing", "Ops")
+
+# Tags of the --shop variant, written in mixed case and with spaces inside the
+# link, as shops do; the spider lowers them.
+TAGS = TOPICS + ("Tokio", "Serde", "Robots", "Sitemaps", "JSON", "Sale")
 
 
 def _word(seed, k):
@@ -82,6 +98,107 @@ def expected_record(base, post_id):
         "description": description(post_id),
         "author": author(post_id),
     }
+
+
+# --- the --shop variant: what a shop page carries besides -------------------------
+
+def sku(post_id):
+    return f"TB-{post_id:06d}"
+
+
+def price_cents(post_id):
+    """From 0,50 to 3.000,49: about two thirds of them need a thousands separator."""
+    return (post_id * 7919 + 1234) % 300000 + 50
+
+
+def price_text(post_id):
+    """The price as a German shop writes it: "1.299,00"."""
+    euros, cents = divmod(price_cents(post_id), 100)
+    return f"{euros:,}".replace(",", ".") + f",{cents:02d}"
+
+
+def tags(post_id):
+    """Two to five tags, as written in the page."""
+    n = 2 + post_id % 4
+    return [TAGS[(post_id * 5 + k * 3) % len(TAGS)] for k in range(n)]
+
+
+def badge(post_id):
+    return "SALE" if post_id % 4 == 0 else None
+
+
+def product_name(post_id):
+    return f"{TOPICS[post_id % len(TOPICS)]} kit no. {post_id}, by {author(post_id)}"
+
+
+def gtin13(post_id):
+    return f"{4006381000000 + post_id:013d}" if post_id % 3 == 0 else None
+
+
+def breadcrumbs(post_id):
+    topic = TOPICS[post_id % len(TOPICS)]
+    return [("Home", "/"), (topic, f"/blog/tag/{topic.lower()}/"), (title(post_id), post_path(post_id))]
+
+
+def expected_fields_record(base, post_id):
+    """What bench/spiders/bench-fields.toml makes of post `post_id` on a --shop site."""
+    return {
+        "title": title(post_id),
+        "url": base + post_path(post_id),
+        "id": post_id,  # ".title::text | int"
+        "author": author(post_id),  # ".meta::text | re: '^by (.+?) ·'"
+        "list_price": price_cents(post_id) / 100,  # ".price::text | number"
+        "tags": [t.lower() for t in tags(post_id)],  # "div.tags a::text[] | trim | lower"
+        "badge": (badge(post_id) or "none").lower(),  # "… | lower | default: 'none'"
+        "name": product_name(post_id),  # "[@type=Product].name"
+        "sku": sku(post_id),
+        "price": price_cents(post_id) / 100,  # "[@type=Product].offers.price | number"
+        "currency": "EUR",
+        "image": f"https://img.example/{sku(post_id).lower()}.jpg",  # "… | lower | fmt: …"
+        "crumbs": [name for name, _ in breadcrumbs(post_id)],  # "…itemListElement[].name"
+        "gtin": gtin13(post_id) or "none",  # "… | default: 'none'"
+    }
+
+
+def _shop_item_markup(post_id):
+    links = " ".join(f'<a href="/blog/tag/{t.lower()}/"> {t} </a>' for t in tags(post_id))
+    out = f'<p class="price">€ {price_text(post_id)}</p>\n<div class="tags">{links}</div>\n'
+    if badge(post_id):
+        out += f'<span class="badge">{badge(post_id)}</span>\n'
+    return out
+
+
+def _ld_json(doc):
+    # "</" cannot occur in this data; a real page would escape it as "<\/".
+    return f'<script type="application/ld+json">{json.dumps(doc, ensure_ascii=False)}</script>\n'
+
+
+def _shop_detail_markup(post_id):
+    crumbs = {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": k, "name": name, "item": path}
+            for k, (name, path) in enumerate(breadcrumbs(post_id), 1)
+        ],
+    }
+    product = {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": product_name(post_id),
+        "sku": sku(post_id),
+        "description": description(post_id),
+        "brand": {"@type": "Brand", "name": author(post_id)},
+        "offers": {
+            "@type": "Offer",
+            "price": price_text(post_id),
+            "priceCurrency": "EUR",
+            "availability": "https://schema.org/InStock",
+        },
+    }
+    if gtin13(post_id):
+        product["gtin13"] = gtin13(post_id)
+    return _ld_json(crumbs) + _ld_json(product)
 
 
 # --- filler: a small fixed set of paragraphs, picked per page by number ---------
@@ -179,7 +296,7 @@ def _pad(html_before_footer, target, seed):
     return '<section class="more">\n' + _filler(seed, target - size - 40) + "\n</section>\n"
 
 
-def list_page(page, pages, items):
+def list_page(page, pages, items, shop=False):
     first = (page - 1) * items + 1
     rows = []
     for post_id in range(first, first + items):
@@ -189,7 +306,8 @@ def list_page(page, pages, items):
             f'<p class="meta">by {author(post_id)} · {TOPICS[post_id % len(TOPICS)]}</p>\n'
             f'<p class="excerpt">{description(post_id)[:90]}…</p>\n'
             f'<a href="{post_path(post_id)}">Read more</a>\n'
-            f"</div>"
+            + (_shop_item_markup(post_id) if shop else "")
+            + "</div>"
         )
     pager = []
     if page > 1:
@@ -210,7 +328,7 @@ def list_page(page, pages, items):
     return body + _pad(body, LIST_PAGE_BYTES, page) + _footer()
 
 
-def detail_page(post_id):
+def detail_page(post_id, shop=False):
     body = (
         _head(title(post_id), description(post_id)[:120])
         + "<main>\n<article>\n"
@@ -218,6 +336,7 @@ def detail_page(post_id):
         + f'<p class="byline">By <span class="author">{author(post_id)}</span>'
         + f' in <a href="/blog/tag/{TOPICS[post_id % len(TOPICS)].lower()}/">{TOPICS[post_id % len(TOPICS)]}</a></p>\n'
         + f'<p class="description">{description(post_id)}</p>\n'
+        + (_shop_detail_markup(post_id) if shop else "")
         + '<div class="body">\n'
     )
     tail = "</div>\n</article>\n" + _sidebar(post_id) + "</main>\n"
@@ -226,14 +345,18 @@ def detail_page(post_id):
 
 
 def _write(path, text):
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    """Writes `text`; returns its size in bytes."""
+    data = text.encode("utf-8")
+    with open(path, "wb") as f:
+        f.write(data)
+    return len(data)
 
 
-def generate(root, pages, items):
+def generate(root, pages, items, shop=False):
     os.makedirs(root, exist_ok=True)
     manifest = {
         "generator": GENERATOR_VERSION,
+        "variant": "shop" if shop else "blog",
         "pages": pages,
         "items": items,
         "records": pages * items,
@@ -243,17 +366,20 @@ def generate(root, pages, items):
     manifest_path = os.path.join(root, "site.json")
     if os.path.exists(manifest_path):
         with open(manifest_path) as f:
-            if json.load(f) == manifest:
-                return manifest  # already generated, identically
+            old = json.load(f)
+        if {k: v for k, v in old.items() if k != "bytes"} == manifest:
+            return old  # already generated, identically
     _write(os.path.join(root, "robots.txt"), "User-agent: *\nAllow: /\n")
+    size = 0  # of the list and detail pages
     for page in range(1, pages + 1):
         d = os.path.join(root, "blog", "page", str(page))
         os.makedirs(d, exist_ok=True)
-        _write(os.path.join(d, "index.html"), list_page(page, pages, items))
+        size += _write(os.path.join(d, "index.html"), list_page(page, pages, items, shop))
     for post_id in range(1, pages * items + 1):
         d = os.path.join(root, "blog", "post", str(post_id))
         os.makedirs(d, exist_ok=True)
-        _write(os.path.join(d, "index.html"), detail_page(post_id))
+        size += _write(os.path.join(d, "index.html"), detail_page(post_id, shop))
+    manifest["bytes"] = size
     _write(manifest_path + ".tmp", json.dumps(manifest))
     os.replace(manifest_path + ".tmp", manifest_path)
     return manifest
@@ -264,13 +390,15 @@ def main(argv=None):
     ap.add_argument("dir")
     ap.add_argument("--pages", type=int, required=True, help="list pages (N)")
     ap.add_argument("--items", type=int, required=True, help="items per list page (M)")
+    ap.add_argument("--shop", action="store_true",
+                    help="add a shop's markup: prices, tags, ld+json (bench/spiders/bench-fields.toml)")
     args = ap.parse_args(argv)
     if args.pages < 1 or args.items < 1:
         ap.error("--pages and --items must be at least 1")
-    m = generate(args.dir, args.pages, args.items)
+    m = generate(args.dir, args.pages, args.items, args.shop)
     print(
-        f"site: {args.dir}: {m['pages']} list pages x {m['items']} items = "
-        f"{m['records']} records, {m['requests']} requests",
+        f"site: {args.dir}: {m['variant']}, {m['pages']} list pages x {m['items']} items = "
+        f"{m['records']} records, {m['requests']} requests, {m['bytes']:,} bytes of pages",
         file=sys.stderr,
     )
 

@@ -4,6 +4,9 @@
     report.py record LABEL RUN REQUESTS WALL_NS TIME_FILE >> runs.tsv
     report.py table SCENARIOS.tsv RUNS.tsv [--targets] [--header TEXT]
 
+SCENARIOS.tsv has one row per scenario: LABEL, TITLE, REQUESTS, and BYTES,
+the size of the site's list and detail pages (gen_site.py's site.json).
+
 `record` reads GNU time's `-v` report (user, system, maximum RSS; TIME_FILE
 may be "-" when /usr/bin/time is missing: those columns are then blank) and
 prints one tab-separated row. `table` prints the Markdown table, medians over
@@ -44,8 +47,8 @@ def load(scenarios_path, runs_path):
     with open(scenarios_path) as f:
         for line in f:
             if line.strip():
-                label, title, requests = line.rstrip("\n").split("\t")
-                scenarios.append((label, title, int(requests)))
+                label, title, requests, size = line.rstrip("\n").split("\t")
+                scenarios.append((label, title, int(requests), int(size)))
     runs = {}
     with open(runs_path) as f:
         for line in f:
@@ -61,13 +64,14 @@ def load(scenarios_path, runs_path):
     return scenarios, runs
 
 
-def summarize(title, requests, rs):
+def summarize(title, requests, size, rs):
     wall = statistics.median(r["wall"] for r in rs)
     cpus = [r["cpu"] for r in rs if r["cpu"] is not None]
     rsss = [r["rss"] for r in rs if r["rss"] is not None]
     return {
         "title": title,
         "requests": requests,
+        "bytes": size,
         "runs": len(rs),
         "wall": wall,
         "pps": requests / wall if wall > 0 else float("inf"),
@@ -80,15 +84,39 @@ def fmt(v, spec):
     return "n/a" if v is None else format(v, spec)
 
 
+def change(new, old):
+    """"+12.3 %": how much `new` is above (or below) `old`."""
+    return f"{(new / old - 1) * 100:+.1f} %"
+
+
+def fields_note(a, f):
+    """What the spider language's features cost: scenario f against scenario a."""
+    cpu = rss = ""
+    if a["cpu_per_1000"] and f["cpu_per_1000"]:
+        cpu = (f"; CPU-s per 1,000 pages {f['cpu_per_1000']:.3f} against {a['cpu_per_1000']:.3f} "
+               f"(**{change(f['cpu_per_1000'], a['cpu_per_1000'])}**)")
+    if a["rss_mib"] and f["rss_mib"]:
+        rss = f"; peak RSS {f['rss_mib']:.1f} MiB against {a['rss_mib']:.1f} MiB"
+    fa, ff = (x["bytes"] / (x["requests"] - 1) for x in (a, f))  # bytes per page, robots.txt aside
+    return (
+        f"- filters, `[]` and `json_from` (bench-fields.toml, 14 fields, against bench.toml's 4): "
+        f"{f['pps']:,.0f} pages/s against {a['pps']:,.0f} "
+        f"({change(f['pps'], a['pps'])}){cpu}{rss}. The shop variant's pages carry the same "
+        f"filler less what the prices, tags and ld+json replace: "
+        f"{ff:,.0f} bytes per page against {fa:,.0f} ({change(ff, fa)})."
+    )
+
+
 def table(scenarios_path, runs_path, targets=False, header=None):
     scenarios, runs = load(scenarios_path, runs_path)
-    s = {label: summarize(title, req, runs[label]) for label, title, req in scenarios if label in runs}
+    s = {label: summarize(title, req, size, runs[label])
+         for label, title, req, size in scenarios if label in runs}
     out = []
     if header:
         out += [header, ""]
     out.append("| scenario | requests | runs | pages/s | CPU-s / 1,000 pages | peak RSS MiB | wall s (median) |")
     out.append("|---|---:|---:|---:|---:|---:|---:|")
-    for label, _, _ in scenarios:
+    for label, *_ in scenarios:
         if label not in s:
             continue
         x = s[label]
@@ -100,7 +128,7 @@ def table(scenarios_path, runs_path, targets=False, header=None):
     out.append("Medians over the runs; peak RSS is the largest of the runs. Pages = list pages + "
                "detail pages + robots.txt. CPU = user + system time of the crawler process only.")
     notes = []
-    a, b, c, d, d0, e = (s.get(k) for k in ("a", "b", "c", "d", "d0", "e"))
+    a, b, c, d, d0, e, f = (s.get(k) for k in ("a", "b", "c", "d", "d0", "e", "f"))
     if a and b:
         cpu = (f", {b['cpu_per_1000'] / a['cpu_per_1000']:.1f}x less CPU per page"
                if a["cpu_per_1000"] and b["cpu_per_1000"] else "")
@@ -115,6 +143,8 @@ def table(scenarios_path, runs_path, targets=False, header=None):
         notes.append(f"- the latency scenario's server (bench/slow_server.py) with no delay: trawl got "
                      f"{d0['pps']:,.0f} pages/s from it, so the server alone is no bound below that "
                      f"(the server's own count of requests in flight is in the run's log).")
+    if a and f:
+        notes.append(fields_note(a, f))
     if a and e:
         notes.append(f"- `--state`: {e['pps']:,.0f} pages/s against {a['pps']:,.0f} without: costs "
                      f"**{(1 - e['pps'] / a['pps']) * 100:.1f} %** of pages/s.")

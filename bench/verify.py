@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Check a crawl's JSON Lines output against the generated site.
 
-    python3 bench/verify.py OUT.jsonl --site DIR --base http://127.0.0.1:PORT [--ordered]
+    python3 bench/verify.py OUT.jsonl --site DIR --base http://127.0.0.1:PORT
+                            [--spider bench|bench-fields] [--ordered]
 
-Every record must equal gen_site.expected_record(base, id) exactly (keys in
-spider order: title, url, description, author); every id 1..N*M must appear
-exactly once; with --ordered, in discovery order (1, 2, 3, ...). Exits 1 with
-the first problems listed otherwise.
+Every record must equal what the spider (bench/spiders/SPIDER.toml) should
+make of post `id` exactly: gen_site.expected_record(base, id) for bench.toml
+(keys title, url, description, author), gen_site.expected_fields_record for
+bench-fields.toml (which needs a --shop site); keys in spider order, and a
+number of the same JSON type: an integer where an integer is expected, any
+number of the same value where a float is (1299 and 1299.0 are both the
+price "1.299,00"). Every id 1..N*M must appear exactly once; with --ordered,
+in discovery order (1, 2, 3, ...). Exits 1 with the first problems listed
+otherwise.
 """
 
 import argparse
@@ -19,12 +25,37 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_site  # noqa: E402
 
 TITLE = re.compile(r"^Post (\d+)$")
-KEYS = ["title", "url", "description", "author"]
+
+# spider (bench/spiders/NAME.toml) -> (its expected record, the site variant it needs)
+SPIDERS = {
+    "bench": (gen_site.expected_record, None),
+    "bench-fields": (gen_site.expected_fields_record, "shop"),
+}
 
 
-def verify(path, site, base, ordered):
+def same(got, want):
+    """Equal as JSON values: types compared as JSON has them (1 is not 1.0 unless a float is wanted)."""
+    if isinstance(want, bool) or want is None or isinstance(want, str):
+        return type(got) is type(want) and got == want
+    if isinstance(want, int):
+        return type(got) is int and got == want
+    if isinstance(want, float):
+        return type(got) in (int, float) and got == want
+    if isinstance(want, list):
+        return isinstance(got, list) and len(got) == len(want) and all(map(same, got, want))
+    if isinstance(want, dict):
+        return (isinstance(got, dict) and list(got) == list(want)
+                and all(same(got[k], want[k]) for k in want))
+    raise TypeError(f"unexpected expected value {want!r}")
+
+
+def verify(path, site, base, ordered, spider="bench"):
     with open(os.path.join(site, "site.json")) as f:
         manifest = json.load(f)
+    expected_record, variant = SPIDERS[spider]
+    if variant and manifest.get("variant") != variant:
+        return False, f"{spider}.toml needs a --{variant} site", [
+            f"{site} is a {manifest.get('variant', 'blog')} site (gen_site.py without --{variant})"]
     want = manifest["records"]
     problems = []
     seen = bytearray(want + 1)
@@ -64,11 +95,11 @@ def verify(path, site, base, ordered):
                 out_of_order += 1
                 problem(f"line {lineno}: post {post_id} follows post {prev}")
             prev = post_id
-            expected = gen_site.expected_record(base, post_id)
-            if list(rec.keys()) != KEYS:
-                problem(f"line {lineno}: keys {list(rec.keys())}, expected {KEYS}")
-            elif rec != expected:
-                diff = {k: (rec.get(k), expected[k]) for k in KEYS if rec.get(k) != expected[k]}
+            expected = expected_record(base, post_id)
+            if list(rec.keys()) != list(expected):
+                problem(f"line {lineno}: keys {list(rec.keys())}, expected {list(expected)}")
+            elif not same(rec, expected):
+                diff = {k: (rec.get(k), v) for k, v in expected.items() if not same(rec.get(k), v)}
                 problem(f"line {lineno}: post {post_id}: (got, expected) {diff}")
 
     missing = want - sum(seen)
@@ -89,9 +120,11 @@ def main(argv=None):
     ap.add_argument("output")
     ap.add_argument("--site", required=True, help="the generated site's directory")
     ap.add_argument("--base", required=True, help="scheme://host:port the crawl ran against")
+    ap.add_argument("--spider", choices=sorted(SPIDERS), default="bench",
+                    help="the spider that wrote the output (bench/spiders/SPIDER.toml); default bench")
     ap.add_argument("--ordered", action="store_true", help="also require discovery order")
     args = ap.parse_args(argv)
-    ok, summary, problems = verify(args.output, args.site, args.base.rstrip("/"), args.ordered)
+    ok, summary, problems = verify(args.output, args.site, args.base.rstrip("/"), args.ordered, args.spider)
     if ok:
         print(f"verified: {summary}")
         return 0

@@ -1512,7 +1512,10 @@ async fn a_changed_spider_file_after_sigkill_is_refused_and_the_state_kept() {
     let logical = dump_db(&state_dir.join(STATE_FILE));
     let files = snapshot(&state_dir);
     let out_before = std::fs::read(&out).unwrap();
-    std::fs::write(&spider, format!("{original}\n# edited\n")).unwrap();
+    // A change of meaning (comments, spacing and key order would not count).
+    let edited = original.replace(".author::text", ".byline::text");
+    assert_ne!(edited, original);
+    std::fs::write(&spider, format!("# edited\n{edited}")).unwrap();
     let hits_before = server.hits().len();
     let run = run_trawl(&args, None).await;
     assert_eq!(run.code, Some(2), "changed spider file: {}", run.stderr);

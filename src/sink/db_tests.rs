@@ -389,7 +389,7 @@ async fn columns_are_typed_by_kind_and_values_keep_their_types() {
                 table.types().await,
                 types(&[
                     ("_key", "TEXT"),
-                    ("t", "TEXT"),
+                    ("t", ""), // untyped: each value keeps its own
                     ("n", "INTEGER"),
                     ("x", "REAL"),
                     ("b", "INTEGER"),

@@ -209,10 +209,13 @@ fn converted(
     }
 }
 
-/// The declared type a column of `kind` is created with.
+/// The declared type a column of `kind` is created with. `Text` is what the
+/// spider file does not pin down (a JSON path may give numbers), so it gets
+/// no type and each value keeps its own, as SQLite allows.
 fn sql_type(kind: Kind) -> &'static str {
     match kind {
-        Kind::Text | Kind::Json => "TEXT",
+        Kind::Text => "",
+        Kind::Json => "TEXT",
         Kind::Int | Kind::Bool => "INTEGER",
         Kind::Number => "REAL",
     }

@@ -59,6 +59,9 @@ pub struct Outcome {
     pub error: Option<JobError>,
     /// Whether the job was stopped before the crawl's end.
     pub stopped: bool,
+    /// Whether it stopped because the output's reader went away (stdout
+    /// closed early); not an error.
+    pub closed: bool,
     /// The crawl's counts.
     pub summary: Summary,
 }
@@ -112,7 +115,7 @@ impl Job {
     /// Not cancel safe: dropping the future may lose records taken from the
     /// crawl but not yet written. Stop a job with `stop` and await it.
     pub async fn run(mut self, stop: CancellationToken) -> Outcome {
-        let mut stopped = false;
+        let (mut stopped, mut closed) = (false, false);
         let mut error = None;
         loop {
             let event = tokio::select! {
@@ -129,14 +132,22 @@ impl Job {
                 Some(Err(e)) => Err(JobError::Crawl(e)),
                 Some(Ok(event)) => self.handle(event).await,
             };
-            if let Err(e) = handled {
-                error = Some(e);
-                break;
+            match handled {
+                Ok(()) => {}
+                Err(JobError::Sink(e)) if e.is_closed() => {
+                    (stopped, closed) = (true, true);
+                    self.crawl.stop();
+                    break;
+                }
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
             }
         }
         let summary = self.crawl.summary();
-        let sink_failed = matches!(error, Some(JobError::Sink(_)));
-        let closed = match sink_failed {
+        let sink_failed = closed || matches!(error, Some(JobError::Sink(_)));
+        let finished = match sink_failed {
             // Commit nothing past a failed write.
             true => {
                 let _ = self.sink.finish().await;
@@ -145,8 +156,9 @@ impl Job {
             false => self.close(!stopped && error.is_none()).await,
         };
         Outcome {
-            error: error.or(closed.err()),
+            error: error.or(finished.err()),
             stopped,
+            closed,
             summary,
         }
     }

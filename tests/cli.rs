@@ -1214,3 +1214,61 @@ async fn demo_serve_stops_on_sigterm() {
     assert!(rest.is_empty(), "{rest:?}");
     assert!(matches!(code, Some(0 | 143)), "{code:?}: {stderr}");
 }
+
+// ------------------------------------------------- stdout closed early (SPEC §10)
+
+/// `trawl crawl s.toml | head -1`, and the same with `2>&1`: trawl stops
+/// quietly once its reader is gone, exits 0, and never panics.
+#[tokio::test]
+async fn a_closed_stdout_stops_the_crawl_quietly_with_exit_0() {
+    let server = TestServer::start().await;
+    let (text, _) = flat_site(&server, 40, 50);
+    let dir = TempDir::new().unwrap();
+    let path = s(&spider(&dir, "flat.toml", &text));
+    for merge_stderr in [false, true] {
+        let mut child = command(["crawl", &path]).spawn().expect("spawn trawl");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let stderr = match merge_stderr {
+            // As with `2>&1 | head`: stderr is the same closed pipe.
+            true => {
+                drop(stderr);
+                None
+            }
+            false => Some(std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = BufReader::new(stderr).read_to_string(&mut text);
+                text
+            })),
+        };
+        // Off the runtime: the test server shares its thread.
+        let waited = tokio::task::spawn_blocking(move || {
+            let mut first = String::new();
+            stdout.read_line(&mut first).expect("one record");
+            drop(stdout); // `head -1` is done
+            (first, child.wait().expect("wait"))
+        });
+        let (first, status) = tokio::time::timeout(RUN_LIMIT, waited)
+            .await
+            .expect("trawl exits")
+            .expect("join");
+        assert!(first.starts_with("{\"title\":\"Item 1\""), "{first}");
+        assert_eq!(status.code(), Some(0), "exit 0, not a panic or an error");
+        if let Some(stderr) = stderr {
+            let stderr = tokio::task::spawn_blocking(move || stderr.join().expect("stderr reader"))
+                .await
+                .expect("join");
+            assert!(!stderr.contains("error"), "no error message: {stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+    }
+    let check = command(["check", &path]).spawn().map(|mut child| {
+        drop(child.stdout.take());
+        child.wait().expect("wait")
+    });
+    assert_eq!(
+        check.expect("spawn").code(),
+        Some(0),
+        "check | head never panics"
+    );
+}

@@ -43,7 +43,7 @@ pub async fn demo(serve: bool, port: Option<u16>) -> ExitCode {
     // the wait below is not lost.
     let stop = Stop::listen();
     let host = server.addr().to_string();
-    eprintln!("trawl demo: serving the demo site on {}", server.base_url());
+    say!("trawl demo: serving the demo site on {}", server.base_url());
     for (origin, text) in EXAMPLES {
         let code = crawl_example(origin, &text.replace(EXAMPLE_HOST, &host)).await;
         if code != ExitCode::from(exit::OK) {
@@ -51,7 +51,7 @@ pub async fn demo(serve: bool, port: Option<u16>) -> ExitCode {
         }
     }
     if serve {
-        eprintln!(
+        say!(
             "trawl demo: still serving on {}; Ctrl-C or SIGTERM to stop",
             server.base_url()
         );
@@ -72,7 +72,7 @@ async fn crawl_example(origin: &str, text: &str) -> ExitCode {
     // The demo site is ours and local: a brisker pace than the polite default.
     spider.limits.rate = Rate::new(50.0).expect("50 is a valid rate");
     spider.limits.burst = std::num::NonZeroU32::new(10).expect("10 is not zero");
-    eprintln!("trawl demo: crawling {origin} (rate 50/s, burst 10 against the local demo site)");
+    say!("trawl demo: crawling {origin} (rate 50/s, burst 10 against the local demo site)");
     let options = SinkOptions {
         columns: columns(&spider),
         ..SinkOptions::default()

@@ -1,5 +1,14 @@
 //! The `trawl` binary's commands: `crawl`, `check`, `demo`.
 
+/// `eprintln!` that never panics: stderr may be a closed pipe too
+/// (`trawl crawl s.toml 2>&1 | head`), and a message lost there is no fault.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod args;
 mod demo;
 pub mod run;
@@ -20,7 +29,7 @@ pub use demo::demo;
 
 /// Prints `message` as trawl's error and returns `code`.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("trawl: error: {message}");
+    say!("trawl: error: {message}");
     ExitCode::from(code)
 }
 
@@ -35,8 +44,11 @@ fn load(path: &Path, overrides: &Overrides) -> Result<Spider, ExitCode> {
 pub fn check(path: &Path, overrides: &Overrides) -> ExitCode {
     match load(path, overrides) {
         Ok(spider) => {
-            print!("{}", spider.describe());
-            println!("{}: ok", path.display());
+            // A reader that stops early (`| head`) is no fault.
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{}", spider.describe())
+                .and_then(|()| writeln!(out, "{}: ok", path.display()));
             ExitCode::from(exit::OK)
         }
         Err(code) => code,
@@ -115,7 +127,7 @@ fn open_state(
         fail(code, e)
     })?;
     if saved.complete {
-        eprintln!(
+        say!(
             "trawl: the crawl in {} is complete ({} records in {target}); delete {} to crawl again",
             dir.display(),
             saved.records,
@@ -124,7 +136,7 @@ fn open_state(
         return Err(ExitCode::from(exit::OK));
     }
     if saved.resume.is_some() {
-        eprintln!(
+        say!(
             "trawl: resuming from {} ({} records committed)",
             dir.display(),
             saved.records

@@ -55,7 +55,7 @@ pub async fn drive(job: Job, name: &str) -> ExitCode {
                     std::process::exit(exit::SIGINT.into());
                 }
                 status = exit::SIGINT;
-                eprintln!("trawl: interrupted; finishing what is extracted (Ctrl-C again to quit at once)");
+                say!("trawl: interrupted; finishing what is extracted (Ctrl-C again to quit at once)");
                 stop.cancel();
             }
             _ = sigterm.recv(), if !stop.is_cancelled() => {
@@ -69,12 +69,14 @@ pub async fn drive(job: Job, name: &str) -> ExitCode {
     if let Some(error) = outcome.error {
         status = status.max(report(error));
     }
-    eprintln!("trawl: {}", outcome.summary);
+    // A closed stdout (`| head`) is no fault: the reader has what it wanted,
+    // so nothing is said about it and the status stays 0 (SPEC §10).
+    say!("trawl: {}", outcome.summary);
     ExitCode::from(status)
 }
 
 fn report(error: impl std::fmt::Display) -> u8 {
-    eprintln!("trawl: error: {error}");
+    say!("trawl: error: {error}");
     exit::FAULT
 }
 

@@ -98,6 +98,7 @@ impl fmt::Display for Target {
 pub struct SinkError {
     target: String,
     message: String,
+    closed: bool,
 }
 
 impl SinkError {
@@ -105,8 +106,23 @@ impl SinkError {
         SinkError {
             target: target.to_string(),
             message: message.to_string(),
+            closed: false,
         }
     }
+
+    /// Whether the reader went away: stdout was closed early (`trawl crawl
+    /// s.toml | head`). Not a fault: the crawl stops quietly (SPEC §10).
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+}
+
+/// An I/O failure on a file output, as the message a [`SinkError`] carries;
+/// a broken pipe on stdout marks the error `closed`.
+fn io_failure(target: &Target, error: std::io::Error) -> SinkError {
+    let mut failure = SinkError::new(target, &error);
+    failure.closed = *target == Target::Stdout && error.kind() == std::io::ErrorKind::BrokenPipe;
+    failure
 }
 
 /// A declared field as an output column: its name, and the kind of value it
@@ -226,7 +242,7 @@ impl Sink {
     /// Writes one record (buffered until the next checkpoint).
     pub async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
         let result = match &mut self.writer {
-            Writer::Lines(w) => w.write(record).map_err(|e| e.to_string()),
+            Writer::Lines(w) => return w.write(record).map_err(|e| io_failure(&self.target, e)),
             Writer::Csv(w) => w.write(record).map_err(|e| e.to_string()),
             Writer::Array(w) => w.write(record).map_err(|e| e.to_string()),
             Writer::Sqlite(w) => w.write(record),
@@ -239,7 +255,7 @@ impl Sink {
     /// resume continues from (bytes for files, rows for databases).
     pub async fn checkpoint(&mut self) -> Result<u64, SinkError> {
         let result = match &mut self.writer {
-            Writer::Lines(w) => w.checkpoint().map_err(|e| e.to_string()),
+            Writer::Lines(w) => return w.checkpoint().map_err(|e| io_failure(&self.target, e)),
             Writer::Csv(w) => w.checkpoint().map_err(|e| e.to_string()),
             Writer::Array(w) => w.checkpoint().map_err(|e| e.to_string()),
             Writer::Sqlite(w) => w.checkpoint(),
@@ -264,7 +280,9 @@ impl Sink {
     pub async fn finish(self) -> Result<(), SinkError> {
         let target = self.target;
         let result = match self.writer {
-            Writer::Lines(mut w) => w.checkpoint().map(drop).map_err(|e| e.to_string()),
+            Writer::Lines(mut w) => {
+                return w.checkpoint().map(drop).map_err(|e| io_failure(&target, e))
+            }
             Writer::Csv(w) => w.finish().map_err(|e| e.to_string()),
             Writer::Array(w) => w.finish().map_err(|e| e.to_string()),
             Writer::Sqlite(w) => w.finish(),

@@ -498,6 +498,7 @@ async fn bad_flags_exit_2_name_the_flag_and_fetch_nothing() {
         (vec!["--max-body", "lots"], vec!["--max-body", "lots"]),
         (vec!["--max-items", "many"], vec!["--max-items"]),
         (vec!["-o", &xml], vec!["-o", "out.xml", ".jsonl"]),
+        (vec!["-o", "sqlite://x.db"], vec!["-o", "sqlite:///relative"]),
         (vec!["--frobnicate"], vec!["--frobnicate"]),
     ];
     for (flags, wanted) in &cases {
@@ -518,6 +519,10 @@ async fn bad_flags_exit_2_name_the_flag_and_fetch_nothing() {
     assert!(
         !dir.path().join("out.xml").exists(),
         "-o out.xml created a file"
+    );
+    assert!(
+        !std::path::Path::new("/x.db").exists(),
+        "sqlite://x.db wrote at the root"
     );
 
     // The same flags are checked by `trawl check`.

@@ -53,13 +53,8 @@ impl Target {
         if text == "-" {
             return Ok(Target::Stdout);
         }
-        if let Some(path) = text.strip_prefix("sqlite:") {
-            if path.is_empty() {
-                return Err(format!(
-                    "`{text}`: expected a database file after `sqlite:`"
-                ));
-            }
-            return Ok(Target::Sqlite(PathBuf::from(path)));
+        if let Some(rest) = text.strip_prefix("sqlite:") {
+            return sqlite_path(text, rest).map(Target::Sqlite);
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             return Ok(Target::Postgres(text.to_string()));
@@ -312,6 +307,28 @@ impl Sink {
     }
 }
 
+/// The file of an `sqlite:` output (SPEC §10): `sqlite:PATH`, or as
+/// SQLAlchemy writes URLs, `sqlite:///relative.db` and `sqlite:////absolute.db`.
+/// Any other `sqlite://` form (a host, `sqlite://x.db`) is refused rather than
+/// guessed at: it once wrote `/x.db` at the filesystem root.
+fn sqlite_path(text: &str, rest: &str) -> Result<PathBuf, String> {
+    let path = match rest.strip_prefix("//") {
+        None => rest,
+        Some(url_path) => url_path.strip_prefix('/').ok_or_else(|| {
+            format!(
+                "`{text}`: expected sqlite:PATH, sqlite:///relative/path.db or \
+                 sqlite:////absolute/path.db (an sqlite:// URL has no host)"
+            )
+        })?,
+    };
+    if path.is_empty() {
+        return Err(format!(
+            "`{text}`: expected a database file after `sqlite:`"
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
 /// A spider name as an SQL identifier: letters, digits and `_`, not starting with a digit.
 pub fn table_name(name: &str) -> String {
     let mut table: String = name
@@ -387,6 +404,26 @@ mod tests {
             .unwrap_err()
             .contains(".jsonl, .csv or .json"));
         assert!(Target::parse("sqlite:").is_err());
+        let sqlite = |text: &str| match Target::parse(text) {
+            Ok(Target::Sqlite(path)) => Ok(path.display().to_string()),
+            other => Err(format!("{other:?}")),
+        };
+        assert_eq!(sqlite("sqlite:data/x.db"), Ok("data/x.db".into()));
+        assert_eq!(sqlite("sqlite:///rel/x.db"), Ok("rel/x.db".into()));
+        assert_eq!(sqlite("sqlite:////abs/x.db"), Ok("/abs/x.db".into()));
+        assert_eq!(sqlite("sqlite:/abs/x.db"), Ok("/abs/x.db".into()));
+        for bad in [
+            "sqlite://x.db",
+            "sqlite://host/x.db",
+            "sqlite:///",
+            "sqlite://",
+        ] {
+            let err = Target::parse(bad).unwrap_err();
+            assert!(
+                err.contains("sqlite:///relative") || err.contains("database file"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -25,6 +25,12 @@ impl Builder<'_> {
                 if name.trim().is_empty() {
                     return Err(self.err(&key, "a non-empty field name"));
                 }
+                if name == "_key" {
+                    return Err(self.err(
+                        &key,
+                        "another name: `_key` is the database outputs' key column (see `key = …` to choose a record's identity)",
+                    ));
+                }
                 Ok((name.clone(), self.field(&key, value, json)?))
             })
             .collect()

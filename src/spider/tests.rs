@@ -298,6 +298,11 @@ fn json_inside_html_loads() {
 fn bad_fields_name_the_key() {
     let cases: Vec<(String, &str, &str)> = vec![
         (list_with("fields.a = 5"), "list.fields.a", "{ const = 5 }"),
+        (
+            list_with("fields._key = '.k'"),
+            "list.fields._key",
+            "key column",
+        ),
         (list_with("fields.a = []"), "list.fields.a", "at least one"),
         (
             list_with("fields.a = ['.x', 3]"),

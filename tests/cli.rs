@@ -1171,7 +1171,7 @@ async fn version_and_help() {
 
     let run = trawl(["--help"]).await;
     assert_eq!(run.code, Some(0), "{run:?}");
-    for word in ["crawl", "check", "demo"] {
+    for word in ["crawl", "check", "demo", "Examples:", "Exit status:", "130"] {
         assert!(
             run.stdout.contains(word),
             "{word} missing from --help:\n{}",

@@ -11,9 +11,29 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use trawl::spider::{parse_duration, parse_rate, parse_size, Rate, Spider};
 
+/// Examples and exit statuses, after every command's flags (cargo's and
+/// ripgrep's help are the model).
+const AFTER_HELP: &str = "\
+Examples:
+  trawl demo                                 crawl the built-in demo site
+  trawl check shop.toml                      validate a spider file, print its plan
+  trawl crawl shop.toml                      records as JSON Lines on stdout
+  trawl crawl shop.toml -o items.csv --rate 5 --burst 5
+  trawl crawl shop.toml -o items.jsonl --state .trawl-shop   (rerun it to resume)
+  trawl crawl shop.toml -o sqlite:shop.db    rows updated by the spider's `key`
+  trawl crawl shop.toml | head               stops quietly once head has enough
+
+Exit status:
+  0    the crawl ran to its end (failed pages included; they are listed)
+  1    a runtime fault stopped it, or the output cannot be written
+  2    a bad spider file or bad arguments (the key or flag is named; nothing fetched)
+  130  stopped by Ctrl-C (SIGINT); 143 stopped by SIGTERM
+
+Spider files, outputs and guarantees: see README.md.";
+
 /// Stream structured records out of paginated websites and JSON APIs, politely.
 #[derive(Debug, Parser)]
-#[command(name = "trawl", version, propagate_version = true)]
+#[command(name = "trawl", version, propagate_version = true, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -28,6 +48,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Crawl a spider file; records go to stdout as JSON Lines unless -o says otherwise.
+    #[command(after_help = AFTER_HELP)]
     Crawl(CrawlArgs),
     /// Validate a spider file and print what it would do; fetches nothing.
     Check {

@@ -1136,9 +1136,25 @@ async fn an_unavailable_robots_txt_disallows_the_host() {
     let mut spider = blog(&server.url("/list"), "");
     spider.limits.retries = 0;
 
-    let (records, summary) = run(spider).await;
+    let mut crawl = Crawl::start(spider, options()).expect("the crawl starts");
+    let mut items = Vec::new();
+    while let Some(item) = crawl.next().await {
+        items.push(item);
+    }
+    let summary = crawl.summary();
 
-    assert!(records.is_empty(), "{records:?}");
+    // A crawl that got nothing is not a success: it ends with an error that
+    // names the first failure (SPEC §10).
+    assert_eq!(items.len(), 1, "{items:?}");
+    let error = items
+        .pop()
+        .unwrap()
+        .expect_err("the crawl failed")
+        .to_string();
+    assert!(
+        error.contains(&server.url("/list")) && error.contains("robots"),
+        "{error}"
+    );
     assert_eq!(paths(&server), ["/robots.txt"]);
     assert_eq!(summary.failures.len(), 1, "{:?}", summary.failures);
     assert_eq!(summary.failures[0].url, server.url("/list"));

@@ -110,6 +110,8 @@ pub(super) struct Driver {
     details: Details,
     /// `unique` values seen so far.
     seen: Seen,
+    /// The first list page that failed, and why.
+    first_list_failure: Option<(String, String)>,
     tasks: JoinSet<Done>,
     emitted: u64,
 }
@@ -149,6 +151,7 @@ impl Driver {
             front_seq,
             details,
             seen,
+            first_list_failure: None,
             tasks: JoinSet::new(),
             emitted: 0,
         }
@@ -182,7 +185,35 @@ impl Driver {
                 },
             }
         }
+        self.report_nothing_fetched().await;
         // Dropping `self.tasks` here aborts whatever is still in flight.
+    }
+
+    /// The item rule, as a warning names it.
+    fn item_rule(&self) -> String {
+        match &self.spider.list.item {
+            crate::extract::ItemRule::Css { source, .. } => format!("the item selector `{source}`"),
+            crate::extract::ItemRule::Json(path) => format!("the items path `{}`", path.source()),
+        }
+    }
+
+    /// A crawl that fetched no list page at all has failed (SPEC §10):
+    /// the first failure is its reason.
+    async fn report_nothing_fetched(&mut self) {
+        let fetched = self
+            .counters
+            .list_pages
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if fetched > 0 || self.stop.is_cancelled() {
+            return;
+        }
+        if let Some((url, reason)) = &self.first_list_failure {
+            let error = CrawlError::NothingFetched {
+                url: url.clone(),
+                reason: reason.clone(),
+            };
+            let _ = self.tx.send(Err(error)).await;
+        }
     }
 
     fn at_page_limit(&self) -> bool {
@@ -266,6 +297,12 @@ impl Driver {
             Ok((url, page)) => {
                 Counters::add(&self.counters.pages);
                 Counters::add(&self.counters.list_pages);
+                if seq == 0 && page.items.is_empty() {
+                    tracing::warn!(
+                        "{} matched nothing on the first list page, {url}",
+                        self.item_rule()
+                    );
+                }
                 let next = page.next.as_deref().and_then(|n| url.join(n).ok());
                 if (open_ended && page.items.is_empty()) || page.stop {
                     self.end_paging_at(index);
@@ -291,7 +328,11 @@ impl Driver {
                 };
             }
             Err(e) => {
-                if !(e.gone && open_ended) {
+                // A 404/410 ends open-ended paging, but not on the sequence's
+                // first page: a start that is gone is a failure (SPEC §10).
+                if !(e.gone && open_ended && seq > 0) {
+                    self.first_list_failure
+                        .get_or_insert_with(|| (e.url.clone(), e.reason.clone()));
                     self.counters.fail(&e.url, e.reason);
                 }
                 if open_ended {

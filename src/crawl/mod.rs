@@ -42,6 +42,16 @@ pub enum CrawlError {
     /// The HTTP client could not be built (e.g. no TLS roots).
     #[error("cannot set up the HTTP client: {0}")]
     Client(String),
+    /// No list page of the crawl could be fetched: every start failed
+    /// (refused, unreachable, an HTTP error). A crawl that got nothing is
+    /// not a success (SPEC §10).
+    #[error("nothing was fetched: the first list page failed: {url}: {reason}")]
+    NothingFetched {
+        /// The first list page that failed.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// A bug in trawl; please report it.
     #[error("internal error: {0}")]
     Internal(String),

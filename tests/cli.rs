@@ -1277,3 +1277,48 @@ async fn a_closed_stdout_stops_the_crawl_quietly_with_exit_0() {
         "check | head never panics"
     );
 }
+
+// ------------------------------------- a crawl that got nothing (SPEC §10)
+
+#[tokio::test]
+async fn a_crawl_that_got_nothing_exits_1_naming_the_first_failure() {
+    let server = TestServer::start().await;
+    server.route("/gone/1", Reply::status(404));
+    server.route("/empty", Reply::html("<p>no items here</p>"));
+    // A port nobody listens on: bind one, note it, let it go.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused_url = format!("http://{}/list", refused.local_addr().unwrap());
+    drop(refused);
+    let dir = TempDir::new().unwrap();
+    let cases = [
+        (refused_url.clone(), refused_url.clone()),
+        (server.url("/gone/{page}"), server.url("/gone/1")),
+    ];
+    for (start, failed) in cases {
+        let text = format!(
+            "start = \"{start}\"\n[list]\nitem = \".item\"\nfields.t = \"h2\"\n[limits]\nrate = 0\nretries = 0\n"
+        );
+        let path = s(&spider(&dir, "nothing.toml", &text));
+        let run = trawl(["crawl", &path]).await;
+        assert_eq!(run.code, Some(1), "{start}: {run:?}");
+        assert!(
+            run.stderr.contains("nothing was fetched") && run.stderr.contains(&failed),
+            "{start}: the first failure is named: {}",
+            run.stderr
+        );
+    }
+    // An item selector that matches nothing on the first page: a warning
+    // names it and the URL (the crawl itself ran, so exit 0).
+    let text = format!(
+        "start = \"{}\"\n[list]\nitem = \".item\"\nfields.t = \"h2\"\n[limits]\nrate = 0\n",
+        server.url("/empty")
+    );
+    let path = s(&spider(&dir, "empty.toml", &text));
+    let run = trawl(["crawl", &path]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stderr.contains("`.item` matched nothing") && run.stderr.contains("/empty"),
+        "{}",
+        run.stderr
+    );
+}

@@ -7,16 +7,22 @@ mod css;
 mod field;
 mod filter;
 mod json;
+mod links;
 mod page;
+mod sitemap;
 
 pub(crate) use css::compile as compile_css;
 pub use css::{CssRule, Output};
 pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, ReadError, Scope};
 pub use filter::{split_pipe, Chain};
 pub use json::JsonPath;
+pub use links::{page_links, UrlFilter};
 pub use page::{
     extract_detail, extract_list, is_empty, values_text, DetailRule, Format, ItemRule, JsonSource,
     Keep, ListPage, ListRule,
+};
+pub use sitemap::{
+    maybe_gunzip, robots_sitemaps, Gunzip, Sitemap, SitemapEntry, SitemapError, SitemapKind,
 };
 
 /// The fields of one record, in the order the spider declares them.

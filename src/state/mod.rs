@@ -141,6 +141,7 @@ impl StateStore {
         // Recognise the database before changing anything in it.
         store.check(dir, spider_text, output)?;
         store.configure()?;
+        store.migrate()?;
         let saved = store.load()?;
         Ok((store, saved))
     }
@@ -155,13 +156,20 @@ impl StateStore {
     fn configure(&self) -> Result<(), StateError> {
         // WAL: a commit is one append; NORMAL sync keeps it atomic across a
         // crash. A commit lost to power failure only moves the resume point
-        // back, and the sink is cut back with it. `uniques` came after the
-        // first layout; a state file from before gains it empty, which is right
-        // for a spider that had no `unique`.
+        // back, and the sink is cut back with it.
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .map_err(|e| self.unusable(e))
+    }
+
+    /// Brings a recognised state file up to this layout: `uniques` came
+    /// after the first one, and a file from before gains it empty, which is
+    /// right for a spider that had no `unique`. (A new file gets it with the
+    /// other tables, in one transaction, so a kill can never leave it alone.)
+    fn migrate(&self) -> Result<(), StateError> {
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-                 CREATE TABLE IF NOT EXISTS uniques (value TEXT PRIMARY KEY) WITHOUT ROWID;",
+                "CREATE TABLE IF NOT EXISTS uniques (value TEXT PRIMARY KEY) WITHOUT ROWID;",
             )
             .map_err(|e| self.unusable(e))
     }
@@ -175,7 +183,8 @@ impl StateStore {
                      next_seq INTEGER NOT NULL, next_kind TEXT NOT NULL, next_value TEXT,
                      sink_position INTEGER NOT NULL, records INTEGER NOT NULL, complete INTEGER NOT NULL);
                  CREATE TABLE pages (seq INTEGER PRIMARY KEY, url TEXT NOT NULL, records INTEGER NOT NULL);
-                 CREATE TABLE details (url TEXT PRIMARY KEY, fields TEXT NOT NULL);",
+                 CREATE TABLE details (url TEXT PRIMARY KEY, fields TEXT NOT NULL);
+                 CREATE TABLE uniques (value TEXT PRIMARY KEY) WITHOUT ROWID;",
             )
             .map_err(|e| self.unusable(e))?;
         let spider = meaning(spider_text);

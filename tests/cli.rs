@@ -532,6 +532,109 @@ async fn bad_flags_exit_2_name_the_flag_and_fetch_nothing() {
     assert!(server.hits().is_empty());
 }
 
+// --------------------------------------- 2b. flags that could not work (SPEC §10)
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_that_could_not_work_exit_2_before_any_request() {
+    let server = TestServer::start().await;
+    let dir = TempDir::new().unwrap();
+    let path = s(&spider(&dir, "ok.toml", &valid_spider_text(&server)));
+    let overrides: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["--rate", "1e-30"], vec!["--rate", "one request a day"]),
+        (
+            vec!["--rate", "0.00001"],
+            vec!["--rate", "one request a day"],
+        ),
+        (vec!["--rate", "NaN"], vec!["--rate", "≥ 0"]),
+        (vec!["--burst", "4294967296"], vec!["--burst", "≤ 10000"]),
+        (vec!["--burst", "2147483648"], vec!["--burst", "≤ 10000"]),
+        (
+            vec!["--concurrency", "100000"],
+            vec!["--concurrency", "≤ 10000"],
+        ),
+        (
+            vec!["--concurrency", "99999999999999999999"],
+            vec!["--concurrency", "integer"],
+        ),
+        (vec!["--timeout", "25h"], vec!["--timeout", "at most a day"]),
+        (
+            vec!["--timeout", "86401"],
+            vec!["--timeout", "at most a day"],
+        ),
+        (
+            vec!["--max-delay", "25h"],
+            vec!["--max-delay", "at most a day"],
+        ),
+        (vec!["--max-delay", "soon"], vec!["--max-delay", "soon"]),
+        (vec!["--retries", "4294967296"], vec!["--retries", "≥ 0"]),
+        (
+            vec!["--user-agent", "bot/1\nX-Injected: 1"],
+            vec!["--user-agent", "one-line"],
+        ),
+        (
+            vec!["--user-agent", "bot/1\r"],
+            vec!["--user-agent", "one-line"],
+        ),
+        (vec!["--user-agent", " "], vec!["--user-agent", "non-empty"]),
+    ];
+    let crawl_only: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["--max-items", "0"],
+            vec!["--max-items", "an integer ≥ 1"],
+        ),
+        (
+            vec!["--max-pages", "0"],
+            vec!["--max-pages", "an integer ≥ 1"],
+        ),
+        (
+            vec!["--max-items", "-1"],
+            vec!["--max-items", "an integer ≥ 1"],
+        ),
+    ];
+    let runs = overrides
+        .iter()
+        .flat_map(|case| [("crawl", case), ("check", case)])
+        .chain(crawl_only.iter().map(|case| ("crawl", case)));
+    for (sub, (flags, wanted)) in runs {
+        let mut args = vec![sub, path.as_str()];
+        args.extend(flags.iter().copied());
+        let run = trawl(args).await;
+        assert_eq!(run.code, Some(2), "{sub} {flags:?}: {run:?}");
+        assert!(
+            run.stdout.is_empty(),
+            "{sub} {flags:?}: stdout {:?}",
+            run.stdout
+        );
+        for w in wanted {
+            assert!(
+                run.stderr.contains(w),
+                "{sub} {flags:?}: wanted {w:?} in {}",
+                run.stderr
+            );
+        }
+        assert!(server.hits().is_empty(), "{sub} {flags:?}: requests made");
+    }
+
+    // The bounds themselves are accepted.
+    let run = trawl([
+        "check",
+        &path,
+        "--rate",
+        "0.0000116",
+        "--burst",
+        "10000",
+        "--concurrency",
+        "10000",
+        "--timeout",
+        "24h",
+        "--max-delay",
+        "24h",
+    ])
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("waits up to 24h"), "{}", run.stdout);
+}
+
 // -------------------------------------------------------- 3. unwritable output
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -895,6 +998,138 @@ async fn permanent_404_is_reported_and_the_crawl_goes_on() {
         2,
         "{}",
         quiet.stderr
+    );
+}
+
+// ---------------------------------- 7b. a server that asks for too long (SPEC §10)
+
+/// A list page on `good` linking to `/d/1` on each of `others`.
+fn list_to(good: &TestServer, others: &[&TestServer]) -> String {
+    let items: String = others
+        .iter()
+        .enumerate()
+        .map(|(i, other)| {
+            format!(
+                "<div class=\"item\"><span class=\"title\">{i}</span><a href=\"{}\">more</a></div>\n",
+                other.url("/d/1")
+            )
+        })
+        .collect();
+    good.route(
+        "/list",
+        Reply::html(format!("<html><body>{items}</body></html>")),
+    );
+    format!(
+        "start = \"{}\"\n[list]\nitem = \".item\"\nfields.title = \".title::text\"\n\
+         fields.url = \"a::attr(href)\"\n[detail]\nfollow = \"url\"\n\
+         fields.description = \".description::text\"\n[limits]\nrate = 0\n",
+        good.url("/list")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_asking_for_more_than_max_delay_are_skipped_and_the_crawl_ends_0() {
+    let good = TestServer::start().await;
+    let retry_after = TestServer::start().await;
+    retry_after.route("/d/1", Reply::status(503).header("Retry-After", "99999999"));
+    let crawl_delay = TestServer::start().await;
+    crawl_delay.route(
+        "/robots.txt",
+        Reply::text("User-agent: *\nCrawl-delay: 100000\n"),
+    );
+    let short = TestServer::start().await;
+    short.route("/d/1", Reply::status(429).header("Retry-After", "5"));
+    let dir = TempDir::new().unwrap();
+    let path = s(&spider(
+        &dir,
+        "slow.toml",
+        &list_to(&good, &[&retry_after, &crawl_delay, &short]),
+    ));
+
+    let started = Instant::now();
+    let run = trawl(["crawl", &path, "--max-delay", "2s"]).await;
+
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    for (server, reason) in [
+        (
+            &retry_after,
+            "Retry-After of 99999999 s exceeds max_delay (2s); host skipped",
+        ),
+        (
+            &crawl_delay,
+            "Crawl-delay of 100000 s exceeds max_delay (2s); host skipped",
+        ),
+        (
+            &short,
+            "Retry-After of 5 s exceeds max_delay (2s); host skipped",
+        ),
+    ] {
+        let url = server.url("/d/1");
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with("failed: ") && l.contains(&url))
+            .unwrap_or_else(|| panic!("no `failed: {url}` line in:\n{}", run.stderr));
+        assert!(line.contains(reason), "{line}");
+    }
+    assert_eq!(crawl_delay.count("/d/1"), 0);
+    assert_eq!(retry_after.count("/d/1"), 1, "not retried");
+    assert!(
+        summary_line(&run.stderr).contains(" 0 retries"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Content-Length is a claim: `--max-body 100GB` and a server claiming
+/// 50 GB must not make trawl reserve 50 GB (before, the process aborted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claimed_content_length_is_never_allocated() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let good = TestServer::start().await;
+    let liar = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let liar_url = format!("http://{}/d/1", liar.local_addr().unwrap());
+    let lies = tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = liar.accept().await.unwrap();
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head).await;
+            let answer = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\
+                          Content-Length: 50000000000\r\n\r\n<p class=\"description\">short</p>";
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    good.route(
+        "/list",
+        Reply::html(format!(
+            "<div class=\"item\"><span class=\"title\">t</span><a href=\"{liar_url}\">x</a></div>"
+        )),
+    );
+    let text = format!(
+        "start = \"{}\"\n[list]\nitem = \".item\"\nfields.title = \".title::text\"\n\
+         fields.url = \"a::attr(href)\"\n[detail]\nfollow = \"url\"\n\
+         fields.description = \".description::text\"\n[limits]\nrate = 0\nrobots = false\n\
+         timeout = \"1s\"\n",
+        good.url("/list")
+    );
+    let dir = TempDir::new().unwrap();
+    let path = s(&spider(&dir, "liar.toml", &text));
+
+    let run = trawl(["crawl", &path, "--max-body", "100GB", "--retries", "0"]).await;
+    lies.abort();
+
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!("failed: {liar_url}")),
+        "{}",
+        run.stderr
     );
 }
 

@@ -1522,6 +1522,276 @@ async fn the_first_pages_details_go_before_pages_fetched_ahead() {
     );
 }
 
+// ------------------------------------- 13. what a hostile server sends (SPEC §10)
+
+/// A well-behaved host whose list page leads to `/d/1` and `/d/2` on each of
+/// `others` (titled `{i}.1`, `{i}.2` for the i-th) and to its own `/d/ok`.
+async fn details_on(others: &[&TestServer]) -> (TestServer, Spider) {
+    let good = TestServer::start().await;
+    let links: Vec<(String, String)> = others
+        .iter()
+        .enumerate()
+        .flat_map(|(i, server)| {
+            [1, 2].map(|d| (format!("{i}.{d}"), server.url(&format!("/d/{d}"))))
+        })
+        .chain([("ok".to_string(), good.url("/d/ok"))])
+        .collect();
+    let items: Vec<(&str, &str)> = links
+        .iter()
+        .map(|(t, u)| (t.as_str(), u.as_str()))
+        .collect();
+    good.route("/list", list_page(&items, None));
+    good.route("/d/ok", detail_page("fine"));
+    let spider = blog(&good.url("/list"), "");
+    (good, spider)
+}
+
+/// Runs `spider` and checks that it ended promptly with every record, the
+/// good host's detail filled in and each of `others`' detail pages failed
+/// with a reason containing the matching entry of `reasons`.
+async fn assert_skipped(spider: Spider, others: &[&TestServer], reasons: &[&str]) -> Summary {
+    let started = Instant::now();
+    let (records, summary) = run(spider).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "the crawl took {elapsed:?}"
+    );
+    assert_eq!(records.len(), 2 * others.len() + 1, "{records:?}");
+    assert_eq!(records.last().unwrap()["description"], "fine");
+    assert!(records[..records.len() - 1]
+        .iter()
+        .all(|r| r["description"].is_null()));
+    assert_eq!(
+        summary.failures.len(),
+        2 * others.len(),
+        "{:?}",
+        summary.failures
+    );
+    for (server, reason) in others.iter().zip(reasons) {
+        for d in ["/d/1", "/d/2"] {
+            let failure = summary
+                .failures
+                .iter()
+                .find(|f| f.url == server.url(d))
+                .unwrap_or_else(|| panic!("{d} did not fail: {:?}", summary.failures));
+            assert!(failure.reason.contains(reason), "{}", failure.reason);
+        }
+    }
+    summary
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_beyond_max_delay_skips_the_host_instead_of_stalling() {
+    let slow = TestServer::start().await;
+    for d in ["/d/1", "/d/2"] {
+        slow.route(d, Reply::status(503).header("Retry-After", "99999999"));
+    }
+    let (_good, spider) = details_on(&[&slow]).await;
+    assert_eq!(
+        spider.limits.max_delay,
+        Duration::from_secs(600),
+        "the default"
+    );
+
+    let summary = assert_skipped(
+        spider,
+        &[&slow],
+        &["Retry-After of 99999999 s exceeds max_delay (10m); host skipped"],
+    )
+    .await;
+
+    assert_eq!(summary.retries, 0, "a skipped host is not asked again");
+    for d in ["/d/1", "/d/2"] {
+        assert!(slow.count(d) <= 1, "{d} asked {} times", slow.count(d));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crawl_delay_beyond_max_delay_skips_the_host_instead_of_stalling() {
+    let slow = TestServer::start().await;
+    slow.route(
+        "/robots.txt",
+        Reply::text("User-agent: *\nCrawl-delay: 100000\n"),
+    );
+    for d in ["/d/1", "/d/2"] {
+        slow.route(d, detail_page("never asked"));
+    }
+    let (_good, spider) = details_on(&[&slow]).await;
+
+    assert_skipped(
+        spider,
+        &[&slow],
+        &["Crawl-delay of 100000 s exceeds max_delay (10m); host skipped"],
+    )
+    .await;
+
+    assert_eq!(paths(&slow), ["/robots.txt"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_delay_bounds_what_is_waited_out() {
+    let slow = TestServer::start().await;
+    slow.route("/d/1", Reply::status(503).header("Retry-After", "2"));
+    slow.route("/d/2", detail_page("never asked"));
+    let (_good, mut spider) = details_on(&[&slow]).await;
+    spider.limits.max_delay = Duration::from_secs(1);
+    spider.limits.concurrency = 1.try_into().unwrap();
+
+    assert_skipped(
+        spider,
+        &[&slow],
+        &["Retry-After of 2 s exceeds max_delay (1s); host skipped"],
+    )
+    .await;
+    assert_eq!(slow.count("/d/2"), 0);
+}
+
+/// Numbers no clock can hold, and ones that are not numbers: clamped or
+/// ignored, never a panic (before, `1e30` and `u64::MAX` ended the crawl).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absurd_delays_from_servers_do_not_panic_a_fetch() {
+    let retry_max = TestServer::start().await;
+    let crawl_1e30 = TestServer::start().await;
+    let year_9999 = TestServer::start().await;
+    let not_numbers = TestServer::start().await;
+    let with_retry_after = |server: &TestServer, value: &str| {
+        for d in ["/d/1", "/d/2"] {
+            server.route(d, Reply::status(503).header("Retry-After", value));
+        }
+    };
+    with_retry_after(&retry_max, "18446744073709551615");
+    crawl_1e30.route(
+        "/robots.txt",
+        Reply::text("User-agent: *\nCrawl-delay: 1e30\n"),
+    );
+    with_retry_after(&year_9999, "Fri, 31 Dec 9999 23:59:59 GMT");
+    not_numbers.route_seq(
+        "/d/1",
+        vec![
+            Reply::status(503).header("Retry-After", "-1"),
+            Reply::status(503).header("Retry-After", "NaN"),
+        ],
+    );
+    not_numbers.route_seq(
+        "/d/2",
+        vec![
+            Reply::status(429).header("Retry-After", "inf"),
+            Reply::status(429).header("Retry-After", "1e30"),
+        ],
+    );
+    let others = [&retry_max, &crawl_1e30, &year_9999, &not_numbers];
+    let (_good, mut spider) = details_on(&others).await;
+    spider.limits.retries = 1;
+
+    let summary = assert_skipped(
+        spider,
+        &others,
+        &[
+            "Retry-After of 18446744073709551615 s exceeds max_delay (10m); host skipped",
+            "Crawl-delay of 18446744073709551615 s exceeds max_delay (10m); host skipped",
+            "exceeds max_delay (10m); host skipped",
+            "HTTP ",
+        ],
+    )
+    .await;
+
+    // Values that are not delays are ignored: the pages were retried as usual.
+    assert_eq!(not_numbers.count("/d/1"), 2);
+    assert_eq!(not_numbers.count("/d/2"), 2);
+    assert_eq!(summary.retries, 2);
+    let not_numbers_reason = |d: &str| {
+        let url = not_numbers.url(d);
+        summary
+            .failures
+            .iter()
+            .find(|f| f.url == url)
+            .unwrap()
+            .reason
+            .clone()
+    };
+    assert!(not_numbers_reason("/d/1").contains("503"));
+    assert!(not_numbers_reason("/d/2").contains("429"));
+}
+
+/// robots.txt: `Disallow: /early` before 500 KiB, a line cut at 500 KiB that
+/// would read `Disallow: /cut` if the cut were kept, `Disallow: /late`
+/// after. The whole is 600 KiB and the server then stalls, claiming 1 KiB
+/// more: a crawler that read past 500 KiB would wait for it and time out.
+fn robots_past_500_kib() -> Vec<u8> {
+    let cap = trawl::fetch::MAX_ROBOTS_BYTES as usize;
+    let mut text = String::from("User-agent: *\nDisallow: /early\n");
+    while text.len() < cap - 100 {
+        text.push_str("# a comment line that only takes up room\n");
+    }
+    text.push_str(&"#".repeat(cap - 4 - "Disallow: /cut".len() - text.len()));
+    text.push_str("\n\n\n\nDisallow: /cut-and-more");
+    assert_eq!(&text[cap - "Disallow: /cut".len()..cap], "Disallow: /cut");
+    text.push_str("\nDisallow: /late\n");
+    while text.len() < 600 * 1024 {
+        text.push_str("# more room\n");
+    }
+    text.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn robots_txt_is_read_to_500_kib_and_no_further() {
+    let server = TestServer::start().await;
+    server.route(
+        "/robots.txt",
+        Reply::stall_mid_body("text/plain", robots_past_500_kib()),
+    );
+    server.route(
+        "/list",
+        list_page(
+            &[("e", "/early/1"), ("c", "/cut-short"), ("l", "/late/1")],
+            None,
+        ),
+    );
+    server.route("/cut-short", detail_page("C"));
+    server.route("/late/1", detail_page("L"));
+    let mut spider = blog(&server.url("/list"), "");
+    spider.limits.timeout = Duration::from_secs(3);
+    spider.limits.retries = 0;
+
+    let started = Instant::now();
+    let (records, summary) = run(spider).await;
+
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "waited for the rest"
+    );
+    assert_eq!(
+        records,
+        [
+            rec("e", &server.url("/early/1"), None),
+            rec("c", &server.url("/cut-short"), Some("C")),
+            rec("l", &server.url("/late/1"), Some("L")),
+        ]
+    );
+    assert_eq!(summary.failures.len(), 1, "{:?}", summary.failures);
+    assert!(summary.failures[0]
+        .reason
+        .contains("disallowed by robots.txt"));
+    assert_eq!(server.count("/early/1"), 0);
+    assert_eq!(server.count("/robots.txt"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_robots_txt_is_cut_short_not_refused() {
+    let server = TestServer::start().await;
+    // Larger than max_body: a page this size is refused, a robots.txt is read in part.
+    server.route("/robots.txt", Reply::huge("text/plain", 1 << 30));
+    server.route("/list", list_page(&[("a", "/d/a")], None));
+    server.route("/d/a", detail_page("A"));
+
+    let (records, summary) = run(blog(&server.url("/list"), "")).await;
+
+    assert_eq!(records, [rec("a", &server.url("/d/a"), Some("A"))]);
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert_eq!(server.count("/robots.txt"), 1);
+}
+
 // ------------------------------------------------------ the job (exactly once)
 
 /// Opens the state in `dir` and a JSON Lines sink at `out`, cut back to what

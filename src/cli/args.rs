@@ -1,15 +1,17 @@
 //! The command line (SPEC §2), parsed once into typed values.
 //!
-//! Values are parsed by the same functions the spider file uses, so `--timeout
-//! 2m` and `timeout = "2m"` mean the same; clap names the flag in any error
-//! and exits 2.
+//! Values are parsed and checked by the same functions the spider file uses
+//! (`parse_*` for the text, `Limits::check_*` for the rules), so `--timeout
+//! 2m` and `timeout = "2m"` mean the same and `--rate 1e-30` is refused like
+//! `rate = 1e-30`; clap names the flag in any error and exits 2, before the
+//! spider file is read and so before any request.
 
-use std::num::{NonZeroU32, NonZeroUsize};
+use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use trawl::spider::{parse_duration, parse_rate, parse_size, Rate, Spider};
+use trawl::spider::{parse_duration, parse_rate, parse_size, Limits, Rate, Spider};
 
 /// Examples and exit statuses, after every command's flags (cargo's and
 /// ripgrep's help are the model).
@@ -81,44 +83,48 @@ pub struct CrawlArgs {
     /// Keep progress in DIR to resume after an interruption.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
-    /// Stop after N list pages.
-    #[arg(long, value_name = "N")]
-    pub max_pages: Option<u64>,
-    /// Stop after N records.
-    #[arg(long, value_name = "N")]
-    pub max_items: Option<u64>,
+    /// Stop after N list pages (N ≥ 1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least_one::<NonZeroU64>)]
+    pub max_pages: Option<NonZeroU64>,
+    /// Stop after N records (N ≥ 1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least_one::<NonZeroU64>)]
+    pub max_items: Option<NonZeroU64>,
     /// PostgreSQL output: connections in the pool at most.
     #[arg(long, value_name = "N", default_value = "4")]
     pub db_pool: std::num::NonZeroUsize,
 }
 
-/// Flags that override the spider file's `[limits]`.
+/// Flags that override the spider file's `[limits]`, each checked by its rule.
 #[derive(Debug, Args, Default)]
 pub struct Overrides {
-    /// Requests per second per host; 0 = unlimited [file: limits.rate, default 2].
+    /// Requests per second per host; 0 = unlimited, else at least 1/86400 [file: limits.rate, default 2].
     #[arg(long, value_name = "R", value_parser = parse_rate, allow_negative_numbers = true)]
-    pub rate: Option<f64>,
-    /// Requests a host may receive back to back [default 1].
-    #[arg(long, value_name = "B", allow_negative_numbers = true, value_parser = at_least_one::<NonZeroU32>)]
+    pub rate: Option<Rate>,
+    /// Requests a host may receive back to back, 1 to 10000 [default 1].
+    #[arg(long, value_name = "B", allow_negative_numbers = true, value_parser = burst)]
     pub burst: Option<NonZeroU32>,
-    /// Requests in flight, all hosts together [default 16].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = at_least_one::<NonZeroUsize>)]
+    /// Requests in flight, all hosts together, 1 to 10000 [default 16].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = concurrency)]
     pub concurrency: Option<NonZeroUsize>,
-    /// Per request, connect to last byte, e.g. 500ms, 30s, 2m [default 30s].
-    #[arg(long, value_name = "T", value_parser = positive_duration)]
+    /// Per request, connect to last byte, e.g. 500ms, 30s, 2m; at most 24h [default 30s].
+    #[arg(long, value_name = "T", value_parser = timeout)]
     pub timeout: Option<Duration>,
     /// Retries for network errors, timeouts, 429 and 5xx [default 3].
-    #[arg(long, value_name = "K", allow_negative_numbers = true)]
+    #[arg(long, value_name = "K", allow_negative_numbers = true, value_parser = retries)]
     pub retries: Option<u32>,
     /// Ignore robots.txt.
     #[arg(long)]
     pub no_robots: bool,
     /// The User-Agent header [default trawl/VERSION].
-    #[arg(long, value_name = "UA")]
+    #[arg(long, value_name = "UA", value_parser = Limits::check_user_agent)]
     pub user_agent: Option<String>,
     /// Larger bodies are refused, e.g. 512KiB, 10MiB [default 10MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_body: Option<u64>,
+    /// A Retry-After or Crawl-delay longer than this skips the host instead of
+    /// stalling the crawl, e.g. 30s, 10m; at most 24h [file: limits.max_delay, default 10m].
+    #[arg(long, value_name = "T", value_parser = max_delay)]
+    pub max_delay: Option<Duration>,
 }
 
 /// An integer ≥ 1, with a message that says so.
@@ -128,18 +134,39 @@ fn at_least_one<T: std::str::FromStr>(text: &str) -> Result<T, String> {
         .map_err(|_| format!("an integer ≥ 1, found `{text}`"))
 }
 
-fn positive_duration(text: &str) -> Result<Duration, String> {
-    match parse_duration(text)? {
-        d if d.is_zero() => Err("a duration above zero".to_string()),
-        d => Ok(d),
-    }
+/// Any integer, for a `Limits::check_*` rule to judge.
+fn integer(text: &str) -> Result<i64, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("an integer, found `{text}`"))
+}
+
+fn burst(text: &str) -> Result<NonZeroU32, String> {
+    integer(text).and_then(Limits::check_burst)
+}
+
+fn concurrency(text: &str) -> Result<NonZeroUsize, String> {
+    integer(text).and_then(Limits::check_concurrency)
+}
+
+fn retries(text: &str) -> Result<u32, String> {
+    integer(text).and_then(Limits::check_retries)
+}
+
+fn timeout(text: &str) -> Result<Duration, String> {
+    parse_duration(text).and_then(Limits::check_timeout)
+}
+
+fn max_delay(text: &str) -> Result<Duration, String> {
+    parse_duration(text).and_then(Limits::check_max_delay)
 }
 
 impl Overrides {
-    /// Applies every flag given over the spider file's values.
+    /// Applies every flag given over the spider file's values (each was
+    /// checked when it was parsed).
     pub fn apply(&self, spider: &mut Spider) {
         let limits = &mut spider.limits;
-        if let Some(rate) = self.rate.and_then(Rate::new) {
+        if let Some(rate) = self.rate {
             limits.rate = rate;
         }
         if let Some(burst) = self.burst {
@@ -162,6 +189,9 @@ impl Overrides {
         }
         if let Some(size) = self.max_body {
             limits.max_body = size;
+        }
+        if let Some(delay) = self.max_delay {
+            limits.max_delay = delay;
         }
     }
 }

@@ -61,8 +61,8 @@ pub async fn crawl(args: CrawlArgs) -> ExitCode {
     match prepare(&args).await {
         Ok((spider, sink, saved, state)) => {
             let options = CrawlOptions {
-                max_pages: args.max_pages,
-                max_items: args.max_items,
+                max_pages: args.max_pages.map(std::num::NonZeroU64::get),
+                max_items: args.max_items.map(std::num::NonZeroU64::get),
                 page_details: args.state.is_some(),
                 resume: saved.resume,
                 ..CrawlOptions::default()

@@ -1,26 +1,61 @@
-//! Reading a body: streamed against `max_body`, then decoded to text.
+//! Reading a body: streamed against a cap, then decoded to text.
+//!
+//! A server's Content-Length is a claim, not a size to allocate: the buffer
+//! starts at most [`MAX_PREALLOCATE`] and grows with the bytes that arrive.
 
 use encoding_rs::{Encoding, UTF_8};
 
 use super::FetchErrorKind;
 
-/// Reads the body chunk by chunk, refusing it as soon as it passes `limit`.
-pub async fn read_limited(
-    mut response: reqwest::Response,
-    limit: u64,
-) -> Result<Vec<u8>, FetchErrorKind> {
-    if response.content_length().is_some_and(|len| len > limit) {
+/// The most allocated for a body before any of it arrives.
+const MAX_PREALLOCATE: u64 = 1024 * 1024;
+
+/// How much of a body is read, and what happens to a longer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    /// A page: a body longer than this many bytes is refused (`max_body`).
+    Refuse(u64),
+    /// robots.txt: only the first this-many bytes are read (the rest is
+    /// never read, however long the server goes on), and of a longer body
+    /// only its complete lines are kept, so a rule cut in half does not
+    /// become a broader one.
+    Lines(u64),
+}
+
+/// Reads the body chunk by chunk, refusing it or cutting it short at `cap`.
+pub async fn read(mut response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, FetchErrorKind> {
+    let (Cap::Refuse(limit) | Cap::Lines(limit)) = cap;
+    let claimed = response.content_length();
+    if matches!(cap, Cap::Refuse(_)) && claimed.is_some_and(|len| len > limit) {
         return Err(FetchErrorKind::TooLarge(limit));
     }
-    let capacity = response.content_length().unwrap_or(16 * 1024).min(limit) as usize;
-    let mut body = Vec::with_capacity(capacity);
+    let mut body = Vec::with_capacity(initial_capacity(claimed, limit));
     while let Some(chunk) = response.chunk().await.map_err(FetchErrorKind::network)? {
-        if body.len() as u64 + chunk.len() as u64 > limit {
+        let room = limit.saturating_sub(body.len() as u64);
+        if (chunk.len() as u64) <= room {
+            body.extend_from_slice(&chunk);
+            continue;
+        }
+        if matches!(cap, Cap::Refuse(_)) {
             return Err(FetchErrorKind::TooLarge(limit));
         }
-        body.extend_from_slice(&chunk);
+        // `room < chunk.len()`, so it fits a usize.
+        body.extend_from_slice(&chunk[..room as usize]);
+        let whole_lines = body.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        body.truncate(whole_lines);
+        break;
     }
     Ok(body)
+}
+
+/// The buffer to start with: what the server claims, within the cap and
+/// [`MAX_PREALLOCATE`] (16 KiB when it claims nothing).
+fn initial_capacity(content_length: Option<u64>, limit: u64) -> usize {
+    let capacity = content_length
+        .unwrap_or(16 * 1024)
+        .min(limit)
+        .min(MAX_PREALLOCATE);
+    usize::try_from(capacity).unwrap_or(0)
 }
 
 /// Decodes with the Content-Type charset, else `<meta charset>`, else UTF-8.
@@ -69,6 +104,18 @@ fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claimed_length_is_never_allocated_whole() {
+        assert_eq!(
+            initial_capacity(Some(50_000_000_000), 100_000_000_000),
+            1 << 20
+        );
+        assert_eq!(initial_capacity(Some(u64::MAX), u64::MAX), 1 << 20);
+        assert_eq!(initial_capacity(Some(300), 10 << 20), 300);
+        assert_eq!(initial_capacity(None, 10 << 20), 16 * 1024);
+        assert_eq!(initial_capacity(Some(5000), 100), 100);
+    }
 
     #[test]
     fn charset_sources_in_order() {

@@ -37,6 +37,10 @@ pub enum FetchErrorKind {
     /// A redirect went nowhere usable.
     #[error("bad redirect: {0}")]
     Redirect(String),
+    /// The host asked for a wait longer than `max_delay` (a Retry-After or a
+    /// Crawl-delay), so none of its pages are fetched; not retried.
+    #[error("{0}")]
+    HostSkipped(String),
 }
 
 fn reason(status: u16) -> String {

@@ -1,17 +1,19 @@
-//! Per-host politeness state: the send schedule, Retry-After pauses, robots rules.
+//! Per-host politeness state: the send schedule, Retry-After pauses, robots
+//! rules, and whether the host asked for more patience than `max_delay`.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::rate::SlidingLog;
+use super::rate::{later, SlidingLog};
 use super::robots::Robots;
-use crate::spider::Rate;
+use crate::spider::{format_duration, Rate};
 
 /// The key politeness is kept under: scheme + host + port (SPEC §5).
 pub fn host_key(url: &Url) -> String {
@@ -29,28 +31,73 @@ pub struct Host {
     schedule: Mutex<SlidingLog>,
     /// Fetched once, by the first request to the host; others wait for it.
     pub robots: OnceCell<Robots>,
+    /// Why the host is skipped, once it is (SPEC §10 "Waiting").
+    skipped: OnceLock<String>,
+    /// Cancelled when the host is skipped, waking every request waiting for it.
+    on_skip: CancellationToken,
 }
 
 impl Host {
-    /// Waits until this host may receive one more request.
+    fn new(schedule: SlidingLog) -> Host {
+        Host {
+            schedule: Mutex::new(schedule),
+            robots: OnceCell::new(),
+            skipped: OnceLock::new(),
+            on_skip: CancellationToken::new(),
+        }
+    }
+
+    /// Waits until this host may receive one more request; the error is the
+    /// reason the host was skipped, before or during the wait.
     ///
     /// # Cancel safety
     /// Dropping the future gives up the slot; the host is never asked earlier
     /// because of it.
-    pub async fn wait_turn(&self) {
+    pub async fn wait_turn(&self) -> Result<(), String> {
         loop {
+            self.check()?;
             let at = self.lock().reserve(Instant::now());
-            tokio::time::sleep_until(at).await;
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = self.on_skip.cancelled() => {}
+            }
+            self.check()?;
             // A Retry-After that arrived while we slept holds this send too.
             if !self.lock().is_paused_at(Instant::now()) {
-                return;
+                return Ok(());
             }
         }
     }
 
     /// Holds this host back for `delay` (Retry-After).
     pub fn pause_for(&self, delay: Duration) {
-        self.lock().pause_until(Instant::now() + delay);
+        self.lock().pause_until(later(Instant::now(), delay));
+    }
+
+    /// Takes a wait the host asked for (`what`: Retry-After, Crawl-delay) if
+    /// it is at most `max` (`max_delay`); a longer one skips the host instead
+    /// of stalling the crawl (SPEC §10 "Waiting"), and the error says why.
+    pub fn accept_wait(&self, what: &str, wait: Duration, max: Duration) -> Result<(), String> {
+        if wait <= max {
+            return Ok(());
+        }
+        self.skip(too_long(what, wait, max));
+        self.check()
+    }
+
+    /// Gives up on this host: its pending and future requests fail with
+    /// `reason`. The first reason given is kept.
+    pub fn skip(&self, reason: String) {
+        let _ = self.skipped.set(reason);
+        self.on_skip.cancel();
+    }
+
+    /// The reason this host is skipped, as an error, if it is.
+    pub fn check(&self) -> Result<(), String> {
+        match self.skipped.get() {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(()),
+        }
     }
 
     /// Sets the minimum gap between two requests (Crawl-delay).
@@ -64,6 +111,20 @@ impl Host {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// `Retry-After of 99999999 s exceeds max_delay (10m); host skipped`.
+fn too_long(what: &str, wait: Duration, max: Duration) -> String {
+    // Fractions matter only for short waits (`max_delay = 0`).
+    let seconds = if wait.subsec_nanos() == 0 || wait.as_secs() >= 60 {
+        wait.as_secs().to_string()
+    } else {
+        format!("{:.3}", wait.as_secs_f64())
+    };
+    format!(
+        "{what} of {seconds} s exceeds max_delay ({}); host skipped",
+        format_duration(max)
+    )
 }
 
 /// Every host this crawl has talked to.
@@ -88,12 +149,7 @@ impl Hosts {
     pub fn get(&self, url: &Url) -> Arc<Host> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(host_key(url))
-            .or_insert_with(|| {
-                Arc::new(Host {
-                    schedule: Mutex::new(SlidingLog::new(self.rate, self.burst)),
-                    robots: OnceCell::new(),
-                })
-            })
+            .or_insert_with(|| Arc::new(Host::new(SlidingLog::new(self.rate, self.burst))))
             .clone()
     }
 
@@ -121,11 +177,11 @@ mod tests {
         let hosts = Hosts::new(Rate::new(1.0).unwrap(), NonZeroU32::MIN);
         let host = hosts.get(&Url::parse("http://h.test/").unwrap());
         let t0 = Instant::now();
-        host.wait_turn().await;
+        host.wait_turn().await.unwrap();
         let waiter = tokio::spawn({
             let host = host.clone();
             async move {
-                host.wait_turn().await;
+                host.wait_turn().await.unwrap();
                 Instant::now()
             }
         });
@@ -137,5 +193,59 @@ mod tests {
             "sent {:?} after start",
             sent - t0
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_skip_wakes_waiting_requests_and_fails_later_ones() {
+        let hosts = Hosts::new(Rate::new(Rate::MIN_PER_SECOND).unwrap(), NonZeroU32::MIN);
+        let host = hosts.get(&Url::parse("http://h.test/").unwrap());
+        host.wait_turn().await.unwrap();
+        // The next slot is a day away; the skip must not wait for it.
+        let waiter = tokio::spawn({
+            let host = host.clone();
+            async move { (host.wait_turn().await, Instant::now()) }
+        });
+        tokio::task::yield_now().await;
+        let t0 = Instant::now();
+        host.skip("too slow; host skipped".into());
+        host.skip("a later reason".into());
+        let (result, at) = waiter.await.unwrap();
+        assert_eq!(result, Err("too slow; host skipped".to_string()));
+        assert_eq!(at, t0);
+        assert_eq!(host.wait_turn().await, Err("too slow; host skipped".into()));
+    }
+
+    #[test]
+    fn a_wait_longer_than_max_delay_skips_the_host_and_says_why() {
+        let hosts = Hosts::new(Rate::UNLIMITED, NonZeroU32::MIN);
+        let host = hosts.get(&Url::parse("http://h.test/").unwrap());
+        let ten_minutes = Duration::from_secs(600);
+        assert_eq!(
+            host.accept_wait("Retry-After", ten_minutes, ten_minutes),
+            Ok(())
+        );
+        assert_eq!(host.check(), Ok(()));
+        let refused = host.accept_wait("Retry-After", Duration::from_secs(99_999_999), ten_minutes);
+        let reason = "Retry-After of 99999999 s exceeds max_delay (10m); host skipped";
+        assert_eq!(refused, Err(reason.to_string()));
+        assert_eq!(host.check(), Err(reason.to_string()));
+        assert_eq!(
+            too_long("Crawl-delay", Duration::from_millis(1500), Duration::ZERO),
+            "Crawl-delay of 1.500 s exceeds max_delay (0s); host skipped"
+        );
+        assert!(
+            too_long("Crawl-delay", Duration::MAX, ten_minutes).contains("18446744073709551615 s")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absurd_pause_does_not_overflow() {
+        let hosts = Hosts::new(Rate::UNLIMITED, NonZeroU32::MIN);
+        let host = hosts.get(&Url::parse("http://h.test/").unwrap());
+        host.pause_for(Duration::MAX);
+        host.pause_for(Duration::from_secs(u64::MAX));
+        assert!(host
+            .lock()
+            .is_paused_at(Instant::now() + Duration::from_secs(86_400 * 365)));
     }
 }

@@ -5,10 +5,11 @@
 //! 1. **scheme** — only http and https leave (SPEC §3);
 //! 2. **redirects** — followed here, hop by hop, so every hop passes the
 //!    policies below (at most 10; the final URL is the page's base);
-//! 3. **robots** (`robots.rs`) — fetched once per host, itself through the
-//!    policies below, and checked before each request;
+//! 3. **robots** (`robots.rs`) — fetched once per host (its first 500 KiB),
+//!    itself through the policies below, and checked before each request;
 //! 4. **retry** (`retry.rs`) — outside the rate limit, so every attempt pays
-//!    for a slot; Retry-After pauses the whole host;
+//!    for a slot; Retry-After pauses the whole host, and a Retry-After or
+//!    Crawl-delay longer than `max_delay` skips it instead (`hosts.rs`);
 //! 5. **concurrency** (`gate.rs`) — a global cap, taken *before* the host's slot so
 //!    that nothing waits between the slot and the socket; freed slots go to
 //!    the earliest list page's requests first;
@@ -16,6 +17,10 @@
 //!    socket, so the slot time is the time the server sees;
 //! 7. **timeout** — connect to last byte, body included (`body.rs` streams it
 //!    against `max_body` and decodes its charset).
+//!
+//! Numbers a server sends (Retry-After, Crawl-delay, Content-Length) are
+//! clamped before any arithmetic or allocation: nothing it says can panic a
+//! fetch or make trawl reserve memory it was only promised.
 
 mod body;
 mod error;
@@ -38,9 +43,10 @@ pub use error::{FetchError, FetchErrorKind};
 pub use hosts::host_key;
 pub use rate::SlidingLog;
 pub use retry::Backoff;
-pub use robots::Robots;
+pub use robots::{Robots, MAX_ROBOTS_BYTES};
 
 use crate::spider::Limits;
+use body::Cap;
 use hosts::{Host, Hosts};
 
 /// What the crawl engine needs from the network: a page for a URL, with the
@@ -165,10 +171,12 @@ impl Fetcher {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchErrorKind::NotHttp.at(&url));
         }
+        let cap = Cap::Refuse(self.inner.limits.max_body);
         for _ in 0..=MAX_REDIRECTS {
             let host = self.inner.hosts.get(&url);
+            skipped(&host, &url)?;
             self.check_robots(&host, &url, turn).await?;
-            match self.with_retries(&host, &url, turn).await? {
+            match self.with_retries(&host, &url, turn, cap).await? {
                 Answer::Page(page) => return Ok(page),
                 // The failure belongs to the page that redirected, not to a
                 // URL that was never fetched.
@@ -196,13 +204,15 @@ impl Fetcher {
             .map_err(|why| FetchErrorKind::Robots(why).at(url))
     }
 
-    /// Fetches robots.txt once for the host (SPEC §5: 4xx allows, 5xx or unreachable disallows).
+    /// Fetches robots.txt once for the host (SPEC §5: 4xx allows, 5xx or
+    /// unreachable disallows), reading at most its first 500 KiB (RFC 9309 §2.5).
     async fn fetch_robots(&self, host: &Host, url: &Url, turn: u64) -> Robots {
+        let cap = Cap::Lines(MAX_ROBOTS_BYTES);
         let mut robots_url = url.join("/robots.txt").expect("an http(s) URL has a root");
         let mut hop_host = self.inner.hosts.get(&robots_url);
         // RFC 9309 §2.3.1.2: follow at least five redirects.
         for _ in 0..5 {
-            let robots = match self.with_retries(&hop_host, &robots_url, turn).await {
+            let robots = match self.with_retries(&hop_host, &robots_url, turn, cap).await {
                 Ok(Answer::Page(page)) => {
                     Robots::parse(&self.inner.limits.user_agent, page.text.as_bytes())
                 }
@@ -221,20 +231,34 @@ impl Fetcher {
         Robots::AllowAll
     }
 
-    /// A Crawl-delay slows the host only when it is longer than 1/rate (SPEC §3).
+    /// A Crawl-delay slows the host only when it is longer than 1/rate (SPEC §3);
+    /// one longer than `max_delay` skips the host (SPEC §10 "Waiting").
     fn apply_crawl_delay(&self, host: &Host, robots: &Robots) {
-        if let Some(delay) = robots.crawl_delay() {
-            let rate = self.inner.hosts.rate().per_second();
-            if rate == 0.0 || delay.as_secs_f64() > 1.0 / rate {
-                host.set_gap(delay);
-            }
+        let Some(delay) = robots.crawl_delay() else {
+            return;
+        };
+        if host
+            .accept_wait("Crawl-delay", delay, self.inner.limits.max_delay)
+            .is_err()
+        {
+            return;
+        }
+        let rate = self.inner.hosts.rate().per_second();
+        if rate == 0.0 || delay.as_secs_f64() > 1.0 / rate {
+            host.set_gap(delay);
         }
     }
 
-    async fn with_retries(&self, host: &Host, url: &Url, turn: u64) -> Result<Answer, FetchError> {
+    async fn with_retries(
+        &self,
+        host: &Host,
+        url: &Url,
+        turn: u64,
+        cap: Cap,
+    ) -> Result<Answer, FetchError> {
         let mut retry = 0;
         loop {
-            match self.attempt(host, url, turn).await {
+            match self.attempt(host, url, turn, cap).await {
                 Err(error) if error.is_retryable() && retry < self.inner.limits.retries => {
                     retry += 1;
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -247,18 +271,26 @@ impl Fetcher {
     }
 
     /// One request: a permit, the host's slot, then the exchange under the timeout.
-    async fn attempt(&self, host: &Host, url: &Url, turn: u64) -> Result<Answer, FetchError> {
+    async fn attempt(
+        &self,
+        host: &Host,
+        url: &Url,
+        turn: u64,
+        cap: Cap,
+    ) -> Result<Answer, FetchError> {
         let _permit = self.inner.gate.acquire(turn).await;
-        host.wait_turn().await;
+        host.wait_turn()
+            .await
+            .map_err(|why| FetchErrorKind::HostSkipped(why).at(url))?;
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let timeout = self.inner.limits.timeout;
-        match tokio::time::timeout(timeout, self.exchange(host, url)).await {
+        match tokio::time::timeout(timeout, self.exchange(host, url, cap)).await {
             Ok(result) => result.map_err(|kind| kind.at(url)),
             Err(_) => Err(FetchErrorKind::Timeout(timeout).at(url)),
         }
     }
 
-    async fn exchange(&self, host: &Host, url: &Url) -> Result<Answer, FetchErrorKind> {
+    async fn exchange(&self, host: &Host, url: &Url, cap: Cap) -> Result<Answer, FetchErrorKind> {
         let response = self
             .inner
             .client
@@ -279,18 +311,26 @@ impl Fetcher {
             if let Some(delay) = header(&response, RETRY_AFTER)
                 .and_then(|v| retry::parse_retry_after(&v, SystemTime::now()))
             {
+                host.accept_wait("Retry-After", delay, self.inner.limits.max_delay)
+                    .map_err(FetchErrorKind::HostSkipped)?;
                 host.pause_for(delay);
             }
             return Err(FetchErrorKind::Status(status.as_u16()));
         }
         let content_type = header(&response, CONTENT_TYPE);
-        let bytes = body::read_limited(response, self.inner.limits.max_body).await?;
+        let bytes = body::read(response, cap).await?;
         Ok(Answer::Page(Page {
             url: url.clone(),
             status: status.as_u16(),
             text: body::decode(content_type.as_deref(), bytes),
         }))
     }
+}
+
+/// Fails at once for a host that was skipped (SPEC §10 "Waiting").
+fn skipped(host: &Host, url: &Url) -> Result<(), FetchError> {
+    host.check()
+        .map_err(|why| FetchErrorKind::HostSkipped(why).at(url))
 }
 
 fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> Option<String> {

@@ -6,6 +6,10 @@
 //! holds at most `burst` sends. Slots are handed out in increasing order, so
 //! the log stays sorted whatever the concurrency. Time is a parameter: the
 //! tests run it on a fake clock.
+//!
+//! Every instant here is computed with [`later`], which cannot overflow: a
+//! gap or pause comes from a server (Crawl-delay, Retry-After) and is only
+//! ever trusted up to a cap.
 
 use std::collections::VecDeque;
 use std::num::NonZeroU32;
@@ -32,12 +36,14 @@ impl SlidingLog {
     /// A schedule allowing `burst` sends per `burst / rate` window.
     pub fn new(rate: Rate, burst: NonZeroU32) -> SlidingLog {
         let burst = burst.get() as usize;
-        let window = (rate.per_second() > 0.0)
-            .then(|| Duration::from_secs_f64(burst as f64 / rate.per_second()));
+        let window = (rate.per_second() > 0.0).then(|| {
+            Duration::try_from_secs_f64(burst as f64 / rate.per_second()).unwrap_or(Duration::MAX)
+        });
         SlidingLog {
             window,
             burst,
-            sent: VecDeque::with_capacity(burst),
+            // The log grows with the sends; a huge burst allocates nothing up front.
+            sent: VecDeque::with_capacity(burst.min(64)),
             last: None,
             gap: Duration::ZERO,
             paused_until: None,
@@ -48,7 +54,7 @@ impl SlidingLog {
     pub fn reserve(&mut self, now: Instant) -> Instant {
         let mut at = now.max(self.last.unwrap_or(now));
         if let Some(last) = self.last {
-            at = at.max(last + self.gap);
+            at = at.max(later(last, self.gap));
         }
         if let Some(until) = self.paused_until {
             at = at.max(until);
@@ -59,7 +65,7 @@ impl SlidingLog {
                     .sent
                     .pop_front()
                     .expect("a full log has an oldest entry");
-                at = at.max(oldest + window);
+                at = at.max(later(oldest, window));
             }
             self.sent.push_back(at);
         }
@@ -81,6 +87,17 @@ impl SlidingLog {
     pub fn set_gap(&mut self, gap: Duration) {
         self.gap = gap;
     }
+}
+
+/// The longest wait [`later`] adds: a century, past the end of any crawl,
+/// yet small enough that no monotonic clock overflows when it is added.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// `at + wait`, total: waits beyond [`FOREVER`] count as `FOREVER`.
+pub(super) fn later(at: Instant, wait: Duration) -> Instant {
+    // `checked_add` of a century cannot fail on a real clock; the fallback
+    // only keeps this function free of panics.
+    at.checked_add(wait.min(FOREVER)).unwrap_or(at)
 }
 
 #[cfg(test)]
@@ -140,6 +157,20 @@ mod tests {
         let mut log = SlidingLog::new(Rate::UNLIMITED, NonZeroU32::MIN);
         let t0 = Instant::now();
         assert!((0..1000).all(|_| log.reserve(t0) == t0));
+    }
+
+    #[test]
+    fn absurd_gaps_pauses_and_bursts_do_not_overflow() {
+        let t0 = Instant::now();
+        assert_eq!(later(t0, Duration::MAX), later(t0, FOREVER));
+        assert!(later(t0, Duration::MAX) > t0 + Duration::from_secs(86_400 * 365 * 99));
+        let slowest = Rate::new(Rate::MIN_PER_SECOND).unwrap();
+        let mut log = SlidingLog::new(slowest, NonZeroU32::MAX);
+        log.set_gap(Duration::MAX);
+        log.pause_until(later(t0, Duration::MAX));
+        let first = log.reserve(t0);
+        assert!(log.reserve(first) > first);
+        assert!(log.is_paused_at(t0));
     }
 
     #[test]

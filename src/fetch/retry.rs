@@ -36,10 +36,14 @@ pub fn is_retryable_status(status: u16) -> bool {
 }
 
 /// Reads `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
+///
+/// Anything else (negative, fractional, `NaN`, `inf`) is ignored. Seconds too
+/// many for a `u64` count as `u64::MAX`; the caller compares the wait with
+/// `max_delay` and never adds more than a capped wait to the clock.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -77,6 +81,35 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn absurd_retry_afters_are_clamped_or_ignored() {
+        let now = httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").unwrap();
+        let max = Some(Duration::from_secs(u64::MAX));
+        assert_eq!(parse_retry_after("18446744073709551615", now), max);
+        assert_eq!(parse_retry_after("99999999999999999999999999", now), max);
+        assert_eq!(
+            parse_retry_after(" 99999999 ", now),
+            Some(Duration::from_secs(99_999_999))
+        );
+        let far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).unwrap();
+        assert!(far > Duration::from_secs(200_000_000_000), "{far:?}");
+        for ignored in [
+            "-1",
+            "-18446744073709551616",
+            "+5",
+            "1.5",
+            "1e30",
+            "NaN",
+            "inf",
+            "-inf",
+            "",
+            "Fri, 31 Dec 99999 23:59:59 GMT",
+            "Sat, 30 Feb 2026 00:00:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(ignored, now), None, "{ignored:?}");
+        }
     }
 
     #[test]

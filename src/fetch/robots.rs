@@ -4,6 +4,11 @@ use std::time::Duration;
 
 use texting_robots::Robot;
 
+/// How much of a robots.txt is read and parsed: RFC 9309 §2.5 lets a
+/// crawler ignore what follows the first 500 KiB, and a server cannot make
+/// trawl buffer more.
+pub const MAX_ROBOTS_BYTES: u64 = 500 * 1024;
+
 /// What robots.txt lets this crawl do on one host.
 #[derive(Debug)]
 pub enum Robots {
@@ -36,13 +41,15 @@ impl Robots {
         }
     }
 
-    /// The Crawl-delay for our user agent, if any.
+    /// The Crawl-delay for our user agent, if any. A number too large for a
+    /// [`Duration`] (`1e30`) is [`Duration::MAX`]; negative, zero, NaN and
+    /// infinite ones are ignored.
     pub fn crawl_delay(&self) -> Option<Duration> {
         match self {
             Robots::Rules(robot) => robot
                 .delay
                 .filter(|d| d.is_finite() && *d > 0.0)
-                .map(Duration::from_secs_f32),
+                .map(|d| Duration::try_from_secs_f32(d).unwrap_or(Duration::MAX)),
             _ => None,
         }
     }
@@ -69,6 +76,24 @@ mod tests {
         assert_eq!(robots.crawl_delay(), Some(Duration::from_secs(2)));
         let other = Robots::parse("otherbot/1", txt);
         assert!(other.check("http://h.test/public").is_err());
+    }
+
+    #[test]
+    fn absurd_crawl_delays_are_clamped_or_ignored() {
+        let delay = |value: &str| {
+            Robots::parse(
+                "trawl/1",
+                format!("User-agent: *\nCrawl-delay: {value}\n").as_bytes(),
+            )
+            .crawl_delay()
+        };
+        assert_eq!(delay("1e30"), Some(Duration::MAX));
+        assert_eq!(delay("18446744073709551615"), Some(Duration::MAX));
+        assert_eq!(delay("100000"), Some(Duration::from_secs(100_000)));
+        assert_eq!(delay("0.5"), Some(Duration::from_millis(500)));
+        for ignored in ["-5", "0", "NaN", "inf", "-inf", "1e39", "soon"] {
+            assert_eq!(delay(ignored), None, "{ignored}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::extract::{
     Keep, Kind, ListRule,
 };
 pub use limits::{Limits, Rate};
-pub use values::{parse_duration, parse_rate, parse_size};
+pub use values::{format_duration, parse_duration, parse_rate, parse_size};
 
 /// A validated spider: where to start, how to page, what to extract, how politely.
 #[derive(Debug, Clone)]

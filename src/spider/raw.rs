@@ -51,6 +51,7 @@ pub const LIMIT_KEYS: &[&str] = &[
     "robots",
     "user_agent",
     "max_body",
+    "max_delay",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +127,7 @@ pub struct RawLimits {
     pub robots: Option<bool>,
     pub user_agent: Option<String>,
     pub max_body: Option<NumberOrText>,
+    pub max_delay: Option<NumberOrText>,
 }
 
 /// Durations and sizes may be written bare (`30`) or with a unit (`"30s"`).

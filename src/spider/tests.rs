@@ -1,5 +1,7 @@
 //! Spider files: the shipped examples load, and every bad file names its key.
 
+use std::time::Duration;
+
 use super::*;
 
 const BLOG: &str = r#"
@@ -92,6 +94,58 @@ fn limits_are_read_with_units() {
     .unwrap();
     assert_eq!(bare.limits.timeout, std::time::Duration::from_secs(2));
     assert_eq!(bare.limits.max_body, 2048);
+}
+
+#[test]
+fn max_delay_defaults_to_ten_minutes_and_reads_like_timeout() {
+    let default = load(BLOG).unwrap();
+    assert_eq!(default.limits.max_delay, Duration::from_secs(600));
+    assert!(default.describe().contains("waits up to 10m"));
+    for (written, want) in [("\"90s\"", 90), ("30", 30), ("\"24h\"", 86_400), ("0", 0)] {
+        let spider = load(&format!("{BLOG}[limits]\nmax_delay = {written}\n")).unwrap();
+        assert_eq!(
+            spider.limits.max_delay,
+            Duration::from_secs(want),
+            "{written}"
+        );
+    }
+}
+
+/// SPEC §10 "Flags": values that could not work are refused by the file
+/// too, with the same words as the flags (the rules are `Limits::check_*`).
+#[test]
+fn values_that_could_not_work_are_refused() {
+    let with_limits = |extra: &str| format!("{BLOG}[limits]\n{extra}\n");
+    let cases = [
+        ("rate = 1e-30", "limits.rate", "one request a day"),
+        ("rate = 0.00001", "limits.rate", "one request a day"),
+        ("rate = nan", "limits.rate", "≥ 0"),
+        ("rate = inf", "limits.rate", "≥ 0"),
+        ("burst = 2147483648", "limits.burst", "≤ 10000"),
+        ("burst = 4294967296", "limits.burst", "≤ 10000"),
+        ("burst = 10001", "limits.burst", "≤ 10000"),
+        ("concurrency = 100000", "limits.concurrency", "≤ 10000"),
+        ("timeout = \"25h\"", "limits.timeout", "at most a day"),
+        ("timeout = 86401", "limits.timeout", "at most a day"),
+        ("timeout = \"0s\"", "limits.timeout", "above zero"),
+        ("max_delay = \"25h\"", "limits.max_delay", "at most a day"),
+        ("max_delay = \"soon\"", "limits.max_delay", "soon"),
+        ("max_delay = -1", "limits.max_delay", "-1"),
+        ("user_agent = \"a\\nb\"", "limits.user_agent", "one-line"),
+        ("user_agent = \"a\\u0000b\"", "limits.user_agent", "control"),
+        ("retries = 4294967296", "limits.retries", "≥ 0"),
+    ];
+    for (extra, key, wanted) in cases {
+        let error = load(&with_limits(extra)).unwrap_err();
+        assert_eq!(error.key(), Some(key), "{extra}: {error}");
+        assert!(error.to_string().contains(wanted), "{extra}: {error}");
+    }
+    let edge = load(&with_limits(
+        "rate = 0.0000116\nburst = 10000\nconcurrency = 10000\ntimeout = \"24h\"",
+    ))
+    .unwrap();
+    assert_eq!(edge.limits.burst.get(), Limits::MAX_BURST);
+    assert_eq!(edge.limits.concurrency.get(), Limits::MAX_CONCURRENCY);
 }
 
 #[test]

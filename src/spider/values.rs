@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::limits::{Limits, Rate};
+
 /// Parses a duration: `500ms`, `30s`, `2m`, `1h`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -53,13 +55,25 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok((value * factor).round() as u64)
 }
 
-/// Parses a rate in requests per second: a number ≥ 0.
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.trim().parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
-        _ => Err(format!(
-            "a number of requests per second ≥ 0, found `{text}`"
-        )),
+/// Parses a rate in requests per second, by [`Limits::check_rate`]'s rules.
+pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    let rate: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("a number of requests per second ≥ 0, found `{text}`"))?;
+    Limits::check_rate(rate)
+}
+
+/// `600s` → `10m`: a duration in the largest unit [`parse_duration`] reads back exactly.
+pub fn format_duration(duration: Duration) -> String {
+    let (seconds, nanos) = (duration.as_secs(), duration.subsec_nanos());
+    match (seconds, nanos) {
+        (0, 0) => "0s".to_string(),
+        (s, 0) if s % 3600 == 0 => format!("{}h", s / 3600),
+        (s, 0) if s % 60 == 0 => format!("{}m", s / 60),
+        (s, 0) => format!("{s}s"),
+        _ if nanos % 1_000_000 == 0 => format!("{}ms", duration.as_millis()),
+        _ => format!("{}s", duration.as_secs_f64()),
     }
 }
 
@@ -104,10 +118,27 @@ mod tests {
 
     #[test]
     fn rates() {
-        assert_eq!(parse_rate("2.5"), Ok(2.5));
-        assert_eq!(parse_rate("0"), Ok(0.0));
-        assert!(parse_rate("-1").is_err());
-        assert!(parse_rate("inf").is_err());
-        assert!(parse_rate("x").is_err());
+        assert_eq!(parse_rate("2.5").map(Rate::per_second), Ok(2.5));
+        assert_eq!(parse_rate("0"), Ok(Rate::UNLIMITED));
+        for bad in ["-1", "inf", "NaN", "x", "1e-30", "0.00001"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
+        }
+        let tiny = parse_rate("1e-30").unwrap_err();
+        assert!(tiny.contains("one request a day"), "{tiny}");
+    }
+
+    #[test]
+    fn durations_format_in_the_units_they_are_read_in() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_secs(600), "10m"),
+            (Duration::from_secs(7200), "2h"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_millis(1500), "1500ms"),
+        ];
+        for (duration, text) in cases {
+            assert_eq!(format_duration(duration), text);
+            assert_eq!(parse_duration(text), Ok(duration), "{text}");
+        }
     }
 }

@@ -117,10 +117,13 @@ impl Job {
     pub async fn run(mut self, stop: CancellationToken) -> Outcome {
         let (mut stopped, mut closed) = (false, false);
         let mut error = None;
+        // One waiter for the whole run, not one registered per event.
+        let cancelled = stop.cancelled();
+        tokio::pin!(cancelled);
         loop {
             let event = tokio::select! {
                 biased;
-                _ = stop.cancelled(), if !stopped => {
+                _ = &mut cancelled, if !stopped => {
                     stopped = true;
                     self.crawl.stop();
                     continue;

@@ -371,16 +371,17 @@ impl Driver {
         false
     }
 
-    /// Whether `fields` is new by `keep`'s `unique` fields; counts a drop if not.
-    /// `section` keeps `[list]`'s and `[detail]`'s values apart.
-    fn fresh(&mut self, section: &str, keep: &Keep, fields: &Fields, slot: usize) -> bool {
-        let Some(value) = keep.unique_key(fields) else {
+    /// Whether a record with these `unique` values (from [`Keep::unique_key`];
+    /// `None` without `unique`) is new; counts a drop if not. `section` keeps
+    /// `[list]`'s and `[detail]`'s values apart. The record is the front slot's.
+    fn fresh(&mut self, section: &str, unique: Option<String>) -> bool {
+        let Some(value) = unique else {
             return true;
         };
         let value = format!("{section}\u{1f}{value}");
         if self.seen.insert(&value) {
             if self.options.page_details {
-                self.slots[slot].fresh_unique.push(value);
+                self.slots[0].fresh_unique.push(value);
             }
             return true;
         }
@@ -483,16 +484,18 @@ impl Driver {
     /// list fields (before they wait for a detail page).
     fn front_item(&mut self) -> Option<&Item> {
         loop {
-            let spider = self.spider.clone();
             let SlotState::Ready { items, .. } = &self.slots.front()?.state else {
                 return None;
             };
             let item = items.front()?;
-            if spider.list.keep.unique.is_empty() || item.unique_checked {
+            if item.unique_checked {
                 break;
             }
-            let fields = item.fields.clone();
-            if self.fresh("list", &spider.list.keep, &fields, 0) {
+            let unique = self.spider.list.keep.unique_key(&item.fields);
+            if unique.is_none() {
+                break;
+            }
+            if self.fresh("list", unique) {
                 if let SlotState::Ready { items, .. } = &mut self.slots[0].state {
                     items[0].unique_checked = true;
                 }
@@ -520,7 +523,8 @@ impl Driver {
         let spider = self.spider.clone();
         let mut fields = merge(&spider, fields, detail);
         if let Some(rule) = &spider.detail {
-            if !self.required(&rule.keep, &fields) || !self.fresh("detail", &rule.keep, &fields, 0)
+            if !self.required(&rule.keep, &fields)
+                || !self.fresh("detail", rule.keep.unique_key(&fields))
             {
                 return None;
             }

@@ -258,11 +258,21 @@ fn json_list(
     doc: &Value,
     page: &PageInfo<'_>,
 ) -> Result<ListPage, ExtractError> {
-    let found = match items.get(doc) {
-        Value::Null => Vec::new(),
-        Value::Array(found) => found,
-        object @ Value::Object(_) => vec![object],
-        _ => {
+    // A mapping path (`a[].b`) builds a new array; any other is borrowed,
+    // so projected fields read the page's items without copying them.
+    let mapped;
+    let found = match items.is_many() {
+        true => {
+            mapped = items.get(doc);
+            Some(&mapped)
+        }
+        false => items.lookup(doc),
+    };
+    let found: &[Value] = match found {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(found)) => found,
+        Some(object @ Value::Object(_)) => std::slice::from_ref(object),
+        Some(_) => {
             return Err(ExtractError(format!(
                 "`list.items` path `{}` holds neither an array nor an object",
                 items.source()
@@ -270,7 +280,7 @@ fn json_list(
         }
     };
     let items = found
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(index, item)| json_item(rule, item, page, index))
         .collect();
@@ -286,17 +296,17 @@ fn json_list(
     Ok(ListPage { items, next, stop })
 }
 
-fn json_item(rule: &ListRule, item: Value, page: &PageInfo<'_>, index: usize) -> Fields {
+fn json_item(rule: &ListRule, item: &Value, page: &PageInfo<'_>, index: usize) -> Fields {
     if !rule.fields.is_empty() {
         let at = At {
             page,
             index: Some(index),
         };
-        return read_json(&rule.fields, &item, &at);
+        return read_json(&rule.fields, item, &at);
     }
     match item {
-        Value::Object(map) => map,
-        other => Fields::from_iter([("value".to_string(), other)]),
+        Value::Object(map) => map.clone(),
+        other => Fields::from_iter([("value".to_string(), other.clone())]),
     }
 }
 

@@ -1,7 +1,6 @@
 //! Fields as a spider file writes them (SPEC §6): a string, a list of
 //! fallbacks, or a table (`const`, `each` + `fields`, `rows` + `key` + `value`).
 
-use indexmap::IndexMap;
 use serde_json::Value;
 
 use super::raw::{nearest, Names, FIELD_KEYS};
@@ -13,13 +12,13 @@ pub type FieldList = Vec<(String, Field)>;
 
 impl Builder<'_> {
     /// Compiles every field of `section` (`list.fields`, `detail.fields` …).
-    pub(super) fn fields(
+    pub(super) fn fields<'r>(
         &self,
         section: &str,
-        raw: &IndexMap<String, toml::Value>,
+        raw: impl IntoIterator<Item = (&'r String, &'r toml::Value)>,
         json: bool,
     ) -> Result<FieldList, SpiderError> {
-        raw.iter()
+        raw.into_iter()
             .map(|(name, value)| {
                 let key = format!("{section}.{name}");
                 if name.trim().is_empty() {
@@ -122,9 +121,7 @@ impl Builder<'_> {
         let each = Scope::parse(each, json).map_err(|e| self.err(format!("{key}.each"), e))?;
         let fields = match table.get("fields") {
             Some(toml::Value::Table(fields)) if !fields.is_empty() => {
-                let fields: IndexMap<String, toml::Value> =
-                    fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                self.fields(&format!("{key}.fields"), &fields, json)?
+                self.fields(&format!("{key}.fields"), fields, json)?
             }
             _ => {
                 return Err(self.err(

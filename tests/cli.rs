@@ -6,42 +6,17 @@ mod support;
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::binary::{command, s, summary_line, trawl, RUN_LIMIT};
 use support::{Reply, TestServer};
 use tempfile::TempDir;
 use tokio::sync::mpsc;
 
-const BIN: &str = env!("CARGO_BIN_EXE_trawl");
-/// No single run of the binary in this file should come near this.
-const RUN_LIMIT: Duration = Duration::from_secs(30);
-
 // ---------------------------------------------------------------- helpers
-
-/// What a finished run of the binary left behind.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn command<I, S>(args: I) -> Command
-where
-    I: IntoIterator<Item = S>,
-    S: Into<OsString>,
-{
-    let mut cmd = Command::new(BIN);
-    cmd.args(args.into_iter().map(Into::into))
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
 
 fn send_signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
@@ -49,31 +24,6 @@ fn send_signal(pid: u32, signal: &str) {
         .status()
         .expect("run kill");
     assert!(status.success(), "kill -s {signal} {pid} failed");
-}
-
-/// Runs the binary to its end, off the runtime so the test server keeps serving.
-async fn trawl<I, S>(args: I) -> Run
-where
-    I: IntoIterator<Item = S>,
-    S: Into<OsString>,
-{
-    let child = command(args).spawn().expect("spawn trawl");
-    let pid = child.id();
-    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
-    match tokio::time::timeout(RUN_LIMIT, waiting).await {
-        Ok(output) => {
-            let output = output.expect("join").expect("wait for trawl");
-            Run {
-                code: output.status.code(),
-                stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-                stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-            }
-        }
-        Err(_) => {
-            send_signal(pid, "KILL");
-            panic!("trawl did not finish within {RUN_LIMIT:?}");
-        }
-    }
 }
 
 /// A running binary whose stdout is read line by line as it comes.
@@ -164,10 +114,6 @@ fn spider(dir: &TempDir, file: &str, text: &str) -> PathBuf {
     path
 }
 
-fn s(path: &Path) -> String {
-    path.display().to_string()
-}
-
 /// Polls `done` every few milliseconds until it holds or `limit` passes;
 /// on a timeout, kills `live` and panics with what the server and trawl said.
 async fn wait_until(
@@ -191,14 +137,6 @@ async fn wait_until(
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-/// The summary line (`trawl: N pages (M list), R records, ...`) on stderr.
-fn summary_line(stderr: &str) -> &str {
-    stderr
-        .lines()
-        .find(|l| l.starts_with("trawl: ") && l.contains(" pages (") && l.contains(" records"))
-        .unwrap_or_else(|| panic!("no summary line on stderr:\n{stderr}"))
 }
 
 /// The record count in the summary line.

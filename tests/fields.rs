@@ -10,13 +10,12 @@
 
 mod support;
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::{json, Value};
+use support::binary::{command, s, summary_line, trawl, Run, RUN_LIMIT};
 use support::{Reply, TestServer};
 use tempfile::TempDir;
 use trawl::{Crawl, CrawlOptions, Record, Spider, Summary};
@@ -1070,66 +1069,11 @@ fields.stock = ".stock::text"
 
 // ------------------------------------------------------------- the binary
 
-const BIN: &str = env!("CARGO_BIN_EXE_trawl");
-/// No single run of the binary here should come near this.
-const RUN_LIMIT: Duration = Duration::from_secs(30);
-
-/// What a finished run of the binary left behind.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn command<S: Into<OsString>>(args: impl IntoIterator<Item = S>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args.into_iter().map(Into::into))
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// Runs the binary to its end, off the runtime so the test server keeps serving.
-async fn trawl<S: Into<OsString>>(args: impl IntoIterator<Item = S>) -> Run {
-    let child = command(args).spawn().expect("spawn trawl");
-    let pid = child.id();
-    let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
-    match tokio::time::timeout(RUN_LIMIT, waiting).await {
-        Ok(output) => {
-            let output = output.expect("join").expect("wait for trawl");
-            Run {
-                code: output.status.code(),
-                stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-                stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-            }
-        }
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("trawl did not finish within {RUN_LIMIT:?}");
-        }
-    }
-}
-
 /// Writes a spider file (with `BASE` filled in) into `dir`; returns its path.
 fn spider_file(server: &TestServer, dir: &TempDir, file: &str, text: &str) -> PathBuf {
     let path = dir.path().join(file);
     std::fs::write(&path, text.replace("BASE", &base(server))).expect("write spider file");
     path
-}
-
-fn s(path: &Path) -> String {
-    path.display().to_string()
-}
-
-/// The summary line (`trawl: N pages (M list), R records, ...`) on stderr.
-fn summary_line(stderr: &str) -> &str {
-    stderr
-        .lines()
-        .find(|l| l.starts_with("trawl: ") && l.contains(" pages (") && l.contains(" records"))
-        .unwrap_or_else(|| panic!("no summary line on stderr:\n{stderr}"))
 }
 
 // ------------------------------------------------------------ 6. check

@@ -20,6 +20,8 @@
 //! Dropping the [`TestServer`] aborts the accept loop and every connection.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;

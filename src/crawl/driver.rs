@@ -194,6 +194,8 @@ impl Driver {
         match &self.spider.list.item {
             crate::extract::ItemRule::Css { source, .. } => format!("the item selector `{source}`"),
             crate::extract::ItemRule::Json(path) => format!("the items path `{}`", path.source()),
+            crate::extract::ItemRule::Sitemap(_) => "the sitemap".to_string(),
+            crate::extract::ItemRule::Links(_) => "the link rule".to_string(),
         }
     }
 

@@ -7,6 +7,7 @@ mod css;
 mod field;
 mod filter;
 mod json;
+mod levels;
 mod links;
 mod page;
 mod sitemap;
@@ -16,6 +17,7 @@ pub use css::{CssRule, Output};
 pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, ReadError, Scope};
 pub use filter::{split_pipe, Chain};
 pub use json::JsonPath;
+pub use levels::{extract_link_page, extract_seed, LinkPage, LinkRule, SeedPage, SeedRule};
 pub use links::{page_links, UrlFilter};
 pub use page::{
     extract_detail, extract_list, is_empty, values_text, DetailRule, Format, ItemRule, JsonSource,

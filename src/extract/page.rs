@@ -16,12 +16,17 @@ pub enum Format {
     Html,
     /// As JSON, with paths; the document comes from `source`.
     Json(JsonSource),
+    /// A sitemap (`[list] format = "sitemap"`): each `<url>` entry is an
+    /// object `{loc, lastmod, changefreq, priority}` that fields read with
+    /// paths; a `<sitemapindex>` gives more sitemaps (`ListPage::sitemaps`),
+    /// and so does a robots.txt (its `Sitemap:` lines).
+    Sitemap,
 }
 
 impl Format {
     /// Whether fields are JSON paths.
     pub fn is_json(&self) -> bool {
-        matches!(self, Format::Json(_))
+        matches!(self, Format::Json(_) | Format::Sitemap)
     }
 }
 
@@ -99,6 +104,10 @@ pub enum ItemRule {
     },
     /// JSON: one item per element of the array at this path (an object is one item).
     Json(JsonPath),
+    /// Sitemap: one item per `<url>` whose `loc` the filter keeps.
+    Sitemap(super::links::UrlFilter),
+    /// `[links]`: the page's links are the items (see `levels::LinkRule`).
+    Links(super::levels::LinkRule),
 }
 
 /// Which records are kept (SPEC §6 "Which records").
@@ -164,6 +173,9 @@ pub struct ListRule {
     pub next: Option<Read>,
     /// JSON: paging stops after a page where this path is `true`.
     pub stop: Option<JsonPath>,
+    /// `page_param`: list sequences started by seed links count this query
+    /// parameter 1, 2, 3 … until a page has no items.
+    pub page_param: Option<String>,
     /// Which records are kept.
     pub keep: Keep,
 }
@@ -192,6 +204,9 @@ pub struct ListPage {
     pub next: Option<String>,
     /// The page said it is the last one (JSON `stop`).
     pub stop: bool,
+    /// Sitemaps this page leads to, in document order, as found: a
+    /// `<sitemapindex>`'s entries or a robots.txt's `Sitemap:` lines.
+    pub sitemaps: Vec<String>,
 }
 
 /// Reads a list page.
@@ -220,7 +235,7 @@ pub fn extract_detail(
     let at = At { page, index: None };
     match &rule.format {
         Format::Json(source) => Ok(read_json(&rule.fields, &source.document(body)?, &at)),
-        Format::Html => {
+        Format::Html | Format::Sitemap => {
             let doc = Html::parse_document(body);
             Ok(read_html(&rule.fields, doc.root_element(), &at))
         }
@@ -249,6 +264,7 @@ fn html_list(rule: &ListRule, selector: &Selector, body: &str, page: &PageInfo<'
         items,
         next,
         stop: false,
+        sitemaps: Vec::new(),
     }
 }
 
@@ -293,7 +309,12 @@ fn json_list(
         .stop
         .as_ref()
         .is_some_and(|path| path.lookup(doc) == Some(&Value::Bool(true)));
-    Ok(ListPage { items, next, stop })
+    Ok(ListPage {
+        items,
+        next,
+        stop,
+        sitemaps: Vec::new(),
+    })
 }
 
 fn json_item(rule: &ListRule, item: &Value, page: &PageInfo<'_>, index: usize) -> Fields {

@@ -27,8 +27,10 @@ pub use values::{format_duration, parse_duration, parse_rate, parse_size};
 pub struct Spider {
     /// Names output tables and state; defaults to the file's stem.
     pub name: String,
-    /// Which list pages to visit.
+    /// Which list pages to visit (with seeds or `[links]`: `Single(start)`).
     pub paging: Paging,
+    /// `[[seed]]` levels above the list, outermost first (SPEC §8).
+    pub seeds: Vec<crate::extract::SeedRule>,
     /// How a list page becomes items.
     pub list: ListRule,
     /// Optional detail page per item.
@@ -197,6 +199,7 @@ impl Builder<'_> {
         Ok(Spider {
             name,
             paging,
+            seeds: Vec::new(),
             list,
             detail,
             key,
@@ -332,6 +335,7 @@ impl Builder<'_> {
                 .as_deref()
                 .map(|s| self.path("list.stop", s))
                 .transpose()?,
+            page_param: None,
             keep,
         })
     }
@@ -513,6 +517,8 @@ impl fmt::Display for Spider {
                 json_source(&self.list.format),
                 path.source()
             )?,
+            ItemRule::Sitemap(_) => writeln!(f, "  list:    a sitemap, one record per <url>")?,
+            ItemRule::Links(_) => writeln!(f, "  links:   every link of the page")?,
         }
         if let Some(next) = &self.list.next {
             writeln!(f, "  next:    {next}")?;

@@ -33,6 +33,7 @@ fn html_rule(item: &str, list: &[(&str, &str)]) -> ListRule {
         fields: fields(list, false),
         next: None,
         stop: None,
+        page_param: None,
         keep: Keep::default(),
     }
 }
@@ -43,6 +44,7 @@ fn json_rule(source: JsonSource, items: &str, list: &[(&str, &str)]) -> ListRule
         fields: fields(list, true),
         next: None,
         stop: None,
+        page_param: None,
         keep: Keep::default(),
     }
 }

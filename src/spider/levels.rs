@@ -416,3 +416,6 @@ impl Spider {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -150,7 +150,11 @@ fn sitemap_lists_load() {
     assert_eq!(kinds[2], ("p".to_string(), Kind::Number));
     assert_eq!(names(&projected), ["url", "day", "p", "t"]);
     let robots = load("start = 'https://site.test/robots.txt'\n[list]\nformat = 'sitemap'\n");
-    assert!(matches!(robots.unwrap().paging, Paging::Single(_)));
+    let robots = robots.unwrap();
+    assert!(matches!(robots.paging, Paging::Single(_)));
+    assert!(robots
+        .describe()
+        .contains("(a robots.txt: its Sitemap: lines are read)"));
 }
 
 const LINKS: &str = r#"
@@ -195,7 +199,7 @@ fn link_rules_load() {
     let plan = spider.describe();
     for shown in [
         "(the link crawl's start)",
-        "links:   every distinct link inside `main .products`, followed 2 levels, breadth first",
+        "links:   every distinct link inside `main .products`, followed 2 levels deep, breadth first",
         "allow:   URLs matching `/p/`",
         "deny:    URLs matching `/p/old`",
         "hosts:   the start's host and cdn.shop.test, img.shop.test",

@@ -220,7 +220,7 @@ impl Builder<'_> {
         if !seeds.is_empty() {
             return Err(self.err(
                 "links",
-                "[list] below [[seed]] levels: [links] under seeds is not supported",
+                "[list] below [[seed]] levels ([links] below seed levels is not supported)",
             ));
         }
         if raw.next.is_some() {

@@ -1,9 +1,11 @@
 //! WHAT to crawl: a spider file (TOML, SPEC §1) turned into a validated [`Spider`].
 //!
 //! The file lands in a serde mirror (`raw.rs`), every key is checked against
-//! the keys SPEC §1 knows (typos get a suggestion), every selector is
+//! the keys the SPEC knows (typos get a suggestion), every selector is
 //! compiled, and the result is a `Spider` whose types cannot hold a bad value.
-//! Nothing here touches the network.
+//! Fields are compiled in `fields.rs`, the levels of SPEC §8 (seeds,
+//! sitemaps, `[links]`) in `levels.rs`, and `describe.rs` writes the plan
+//! `trawl check` prints. Nothing here touches the network.
 
 mod describe;
 mod fields;

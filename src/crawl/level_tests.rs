@@ -126,7 +126,7 @@ fields.category = "::text"
 item = "li"
 fields.id = "a"
 "#;
-    let home2 = format!("{}", links(&[("/c/b", "B")]));
+    let home2 = links(&[("/c/b", "B")]);
     let script = Arc::new(
         Script::new()
             .page(
@@ -148,7 +148,7 @@ async fn page_param_counts_from_the_bare_link_until_a_page_is_empty() {
     const COUNTED: &str = r#"
 start = "http://h.test/"
 [[seed]]
-links = "nav a::attr(href)"
+links = "nav a"  # no output named: the href of each match
 [list]
 item = "li"
 page_param = "page"

@@ -11,6 +11,9 @@
 //! | `/blog/post/{id}` | a detail page with `.description` and `.author` |
 //! | `/api/products?page={n}` | `{"items": [...], "is_last_page": .., "page": n, "links": {"next": ..}}` |
 //! | `/shop/page/{n}` | `shop_items_per_page` `.product` cards (name, price as `€ 1.299,00`, some on sale, tags, a link), and a `a.next` link on all but the last page |
+//! | `/shop/` | the shop's home: a `nav.categories` menu, one link per kind |
+//! | `/shop/category/{kind}?page={n}` | that kind's products, one card a page; a page past the last has none |
+//! | `/sitemap.xml` | a sitemap index: `/sitemaps/shop.xml.gz` (every product, gzip, with `lastmod`) and `/sitemaps/blog.xml` |
 //! | `/shop/product/{id}` | a detail page: Product ld+json in the head, BreadcrumbList ld+json in the body, a `table.specs` and a `.released` date |
 //!
 //! Pages past the end answer 404 (blog, shop) or an empty last page (API).
@@ -170,6 +173,11 @@ pub fn router(site: DemoSite) -> Router {
         .route("/blog/page/{n}", get(blog_page))
         .route("/blog/post/{id}", get(blog_post))
         .route("/api/products", get(api_products))
+        .route("/shop/", get(shop::home))
+        .route("/shop/category/{kind}", get(shop::category_page))
+        .route("/sitemap.xml", get(shop::sitemap_index))
+        .route("/sitemaps/shop.xml.gz", get(shop::shop_sitemap))
+        .route("/sitemaps/blog.xml", get(shop::blog_sitemap))
         .route("/shop/page/{n}", get(shop::list_page))
         .route("/shop/product/{id}", get(shop::product_page))
         .with_state(Arc::new(site))

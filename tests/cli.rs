@@ -1279,19 +1279,29 @@ async fn sigint_leaves_a_well_formed_json_array() {
 // ------------------------------------------------------------------ 10. demo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_crawls_the_blog_the_api_then_the_catalog() {
+async fn demo_crawls_the_blog_the_api_the_catalog_then_the_shop_by_category() {
     let run = trawl(["demo"]).await;
     assert_eq!(run.code, Some(0), "{run:?}");
     let lines: Vec<String> = run.stdout.lines().map(String::from).collect();
     let records = parse_lines(&lines);
     assert_eq!(
         records.len(),
-        35,
-        "15 blog posts, 12 products, then 8 catalog products:\n{}",
+        43,
+        "15 blog posts, 12 products, 8 catalog products, then 8 by category:\n{}",
         run.stdout
     );
     let (blog, rest) = records.split_at(15);
-    let (api, catalog) = rest.split_at(12);
+    let (api, rest) = rest.split_at(12);
+    let (catalog, levels) = rest.split_at(8);
+    let categories: Vec<&str> = levels
+        .iter()
+        .map(|r| r["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        categories,
+        ["Kettle", "Lamp", "Lamp", "Backpack", "Backpack", "Clock", "Clock", "Chair"],
+        "seed fields first, category by category"
+    );
     for (i, post) in blog.iter().enumerate() {
         assert_eq!(
             keys(post),
@@ -1379,7 +1389,7 @@ async fn version_and_help() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serve_stops_on_sigterm() {
     let mut live = Live::start(["demo", "--serve"]);
-    for _ in 0..35 {
+    for _ in 0..43 {
         assert!(
             live.next_line().await.is_some(),
             "the demo prints its records first"

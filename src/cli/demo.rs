@@ -12,7 +12,7 @@ use trawl::{Crawl, Spider};
 use super::{columns, fail, run::exit};
 
 /// The example spiders, as shipped in `examples/`, in the order the demo runs them.
-const EXAMPLES: [(&str, &str); 3] = [
+const EXAMPLES: [(&str, &str); 4] = [
     (
         "examples/blog.toml",
         include_str!("../../examples/blog.toml"),
@@ -21,6 +21,10 @@ const EXAMPLES: [(&str, &str); 3] = [
     (
         "examples/catalog.toml",
         include_str!("../../examples/catalog.toml"),
+    ),
+    (
+        "examples/shop-levels.toml",
+        include_str!("../../examples/shop-levels.toml"),
     ),
 ];
 

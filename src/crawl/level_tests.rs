@@ -395,7 +395,10 @@ async fn a_failed_seed_page_loses_only_what_it_leads_to() {
         .collect()
         .await;
     assert_eq!(column(&records, "id"), ["y1", "f1"]);
-    assert_eq!(records[0]["region"], "South", "toys now first reached from the south");
+    assert_eq!(
+        records[0]["region"], "South",
+        "toys now first reached from the south"
+    );
     let failures = summary.summary().failures;
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(failures[0].url.ends_with("/r/north"));

@@ -10,7 +10,8 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
@@ -98,6 +99,13 @@ impl Product {
         let day = self.id * 11 % 28 + 1;
         let month = MONTHS[(self.id as usize * 5) % MONTHS.len()];
         format!("{day} {month} {}", 2023 + self.id % 3)
+    }
+
+    /// The release date as a sitemap's `lastmod`: `2024-06-12`.
+    fn released_iso(&self) -> String {
+        let day = self.id * 11 % 28 + 1;
+        let month = (self.id as usize * 5) % MONTHS.len() + 1;
+        format!("{}-{month:02}-{day:02}", 2023 + self.id % 3)
     }
 
     /// The specs table's rows, label then value.
@@ -253,6 +261,124 @@ pub(super) async fn product_page(
     Html(Product::new(id).page()).into_response()
 }
 
+/// The category a product is in: its kind, in lower case (`lamp`).
+fn category(id: u32) -> String {
+    KINDS[id as usize % KINDS.len()].to_lowercase()
+}
+
+/// `/shop/`: the shop's home, whose menu leads to one page per category.
+pub(super) async fn home() -> Response {
+    let mut html = String::from(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Demo shop</title></head>\n\
+         <body>\n<h1>Demo shop</h1>\n<nav class=\"categories\">\n",
+    );
+    for kind in KINDS {
+        let _ = writeln!(
+            html,
+            "  <a href=\"/shop/category/{}\">{kind}</a>",
+            kind.to_lowercase()
+        );
+    }
+    html.push_str("</nav>\n<a href=\"/shop/page/1\">Every product</a>\n</body></html>\n");
+    Html(html).into_response()
+}
+
+/// The category page's query string.
+#[derive(serde::Deserialize)]
+pub(super) struct CategoryQuery {
+    /// 1-based; missing means 1.
+    page: Option<u32>,
+}
+
+/// `/shop/category/{kind}?page={n}`: that kind's products, one card a page
+/// (`?page=` counts from 1; a page past the last has no cards).
+pub(super) async fn category_page(
+    State(site): State<Arc<DemoSite>>,
+    Path(kind): Path<String>,
+    Query(query): Query<CategoryQuery>,
+) -> Response {
+    if !KINDS.iter().any(|k| k.to_lowercase() == kind) {
+        return not_found();
+    }
+    let page = query.page.unwrap_or(1);
+    if page == 0 {
+        return not_found();
+    }
+    let mut html = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{kind}, page {page}</title></head>\n\
+         <body>\n<h1>{kind}</h1>\n"
+    );
+    let products = (1..=site.shop_product_count()).filter(|id| category(*id) == kind);
+    if let Some(id) = products.clone().nth(page as usize - 1) {
+        html.push_str(&Product::new(id).card());
+    }
+    html.push_str("</body></html>\n");
+    Html(html).into_response()
+}
+
+/// `/sitemap.xml`: an index of the shop's sitemap (gzip) and the blog's.
+pub(super) async fn sitemap_index(headers: HeaderMap) -> Response {
+    let base = base_of(&headers);
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n\
+         <sitemap><loc>{base}/sitemaps/shop.xml.gz</loc></sitemap>\n\
+         <sitemap><loc>{base}/sitemaps/blog.xml</loc></sitemap>\n</sitemapindex>\n"
+    );
+    ([(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// `/sitemaps/shop.xml.gz`: every product page, gzipped, served as a file
+/// (no Content-Encoding), as sites serve `.xml.gz` sitemaps.
+pub(super) async fn shop_sitemap(
+    State(site): State<Arc<DemoSite>>,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_of(&headers);
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for id in 1..=site.shop_product_count() {
+        let _ = writeln!(
+            xml,
+            "<url><loc>{base}/shop/product/{id}</loc><lastmod>{}</lastmod></url>",
+            Product::new(id).released_iso()
+        );
+    }
+    xml.push_str("</urlset>\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = std::io::Write::write_all(&mut gz, xml.as_bytes());
+    let body = gz.finish().unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/gzip")], body).into_response()
+}
+
+/// `/sitemaps/blog.xml`: every blog post.
+pub(super) async fn blog_sitemap(
+    State(site): State<Arc<DemoSite>>,
+    headers: HeaderMap,
+) -> Response {
+    let base = base_of(&headers);
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for id in 1..=site.post_count() {
+        let _ = writeln!(xml, "<url><loc>{base}/blog/post/{id}</loc></url>");
+    }
+    xml.push_str("</urlset>\n");
+    ([(header::CONTENT_TYPE, "application/xml")], xml).into_response()
+}
+
+/// `http://HOST` as the request named it (sitemap locations are absolute).
+fn base_of(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use futures::StreamExt;
@@ -377,5 +503,84 @@ mod tests {
                 "specs": specs("White", "Recycled plastic", "3,00 kg")}),
         ];
         assert_eq!(records, expected);
+    }
+
+    /// An example spider against a fresh demo site, its records as JSON.
+    async fn crawl_example(text: &str, origin: &str) -> Vec<Value> {
+        let server = DemoServer::start(DemoSite::default()).await.unwrap();
+        let text = text.replace("127.0.0.1:8000", &server.addr().to_string());
+        let mut spider = Spider::from_toml(&text, origin, "example").unwrap();
+        spider.limits.rate = Rate::UNLIMITED;
+        Crawl::start(spider, CrawlOptions::default())
+            .unwrap()
+            .map(|record| serde_json::to_value(record.unwrap()).unwrap())
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_levels_example_goes_category_by_category() {
+        let records = crawl_example(
+            include_str!("../../examples/shop-levels.toml"),
+            "shop-levels.toml",
+        )
+        .await;
+        let seen: Vec<(String, u64)> = records
+            .iter()
+            .map(|r| {
+                let id = r["url"].as_str().unwrap().rsplit('/').next().unwrap();
+                (
+                    r["category"].as_str().unwrap().to_string(),
+                    id.parse().unwrap(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, u64)> = [
+            ("Kettle", 5),
+            ("Lamp", 1),
+            ("Lamp", 6),
+            ("Backpack", 2),
+            ("Backpack", 7),
+            ("Clock", 3),
+            ("Clock", 8),
+            ("Chair", 4),
+        ]
+        .iter()
+        .map(|(c, id)| (c.to_string(), *id))
+        .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(records[1]["name"], "Fjord Lamp");
+        assert_eq!(records[1]["released"], "2024-06-12");
+    }
+
+    #[tokio::test]
+    async fn the_sitemap_example_reads_the_gzipped_sitemap_through_the_index() {
+        let records =
+            crawl_example(include_str!("../../examples/sitemap.toml"), "sitemap.toml").await;
+        assert_eq!(
+            records.len(),
+            8,
+            "the shop's products, not the blog's posts"
+        );
+        assert_eq!(records[0]["modified"], "2024-06-12");
+        assert_eq!(records[0]["name"], "Fjord Lamp");
+        assert_eq!(records[0]["price"], 1299);
+        assert!(records[7]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/shop/product/8"));
+    }
+
+    #[tokio::test]
+    async fn the_links_example_reads_every_post_of_the_first_page() {
+        let records = crawl_example(include_str!("../../examples/links.toml"), "links.toml").await;
+        let titles: Vec<&str> = records
+            .iter()
+            .map(|r| r["title"].as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = (1..=DemoSite::default().items_per_page)
+            .map(super::super::title)
+            .collect();
+        assert_eq!(titles, expected);
     }
 }

@@ -63,6 +63,18 @@ pub trait Fetch: Send + Sync + 'static {
     /// Dropping the future abandons the request; nothing else is lost.
     fn fetch<'a>(&'a self, url: &'a Url, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>>;
 
+    /// Sends `ask`: its headers, and a POST when it has a body. The default
+    /// (a network that knows only GETs) fetches the URL.
+    fn send<'a>(&'a self, ask: &'a Ask, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>> {
+        self.fetch(&ask.url, turn)
+    }
+
+    /// The cookie jar as text for the state store (`cookies = true`), if
+    /// this network keeps one.
+    fn cookies(&self) -> Option<String> {
+        None
+    }
+
     /// Fetches `url` and hands its body on as it arrives, up to `limit`
     /// bytes, instead of holding it (sitemaps). The default fetches it as a
     /// page and hands on the whole text.
@@ -110,6 +122,49 @@ impl Fetch for Fetcher {
             stats.retries.load(Ordering::Relaxed),
         )
     }
+}
+
+/// What to request: a URL, the headers `[request]` adds, and for a POST
+/// its body. Header values may be secrets: `Debug` shows their names only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Ask {
+    /// The page.
+    pub url: Url,
+    /// Extra headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// `Some`: a POST with this body; `None`: a GET.
+    pub body: Option<Body>,
+}
+
+impl Ask {
+    /// A plain GET.
+    pub fn get(url: Url) -> Ask {
+        Ask {
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Ask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Ask")
+            .field("url", &self.url.as_str())
+            .field("headers", &names)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// A request body and its Content-Type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// The bytes sent.
+    pub bytes: Vec<u8>,
+    /// `application/json` or `application/x-www-form-urlencoded`.
+    pub content_type: &'static str,
 }
 
 /// The most redirects followed for one page.

@@ -12,6 +12,8 @@ mod fields;
 mod levels;
 mod limits;
 mod raw;
+mod request;
+pub mod template;
 mod values;
 
 use std::path::Path;
@@ -25,6 +27,7 @@ use crate::extract::{
 use fields::FieldList;
 use levels::{seed_fields, seed_names, SITEMAP_NAMES};
 pub use limits::{Limits, Rate};
+pub use request::{BodyTemplate, RequestRule};
 pub use values::{format_duration, parse_duration, parse_rate, parse_size};
 
 /// A validated spider: where to start, how to page, what to extract, how politely.
@@ -46,6 +49,8 @@ pub struct Spider {
     pub omit: Vec<String>,
     /// Rate, concurrency, timeouts and manners.
     pub limits: Limits,
+    /// Headers, cookies, warm-up pages and POST bodies (`[request]`).
+    pub request: RequestRule,
 }
 
 /// Which list pages a crawl visits.
@@ -216,6 +221,7 @@ impl Builder<'_> {
             key,
             omit,
             limits,
+            request: RequestRule::default(),
         })
     }
 

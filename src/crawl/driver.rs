@@ -1,15 +1,27 @@
-//! The engine: fetches list and detail pages concurrently, emits records in
+//! The engine: fetches pages of every kind concurrently, emits records in
 //! discovery order.
 //!
-//! List pages sit in `slots` in the order they were discovered. Their fetches
-//! and every detail fetch run as tasks in one `JoinSet`; when a task finishes,
-//! its result lands in its slot or in `details`, and whatever prefix of the
-//! front slot is complete is sent on. When a slot is fully sent, a
-//! [`PageDone`] follows it, saying where a resumed crawl would pick up. The
-//! read-ahead bounds how many list pages (and so how many items and detail
-//! fetches) are held at once.
+//! Requests wait in the [`Frontier`], earliest [`OrderKey`] first. A request
+//! taken from it becomes a [`Page`] in `pages`, keyed by the same order,
+//! while it is fetched, read, and its records sent. Three things move a page
+//! along, each in key order so that the output never depends on which fetch
+//! finished first:
+//!
+//! - **absorb**: its fetch finished; its items are kept (`require`) and
+//!   their detail fetches start;
+//! - **expand**: every earlier page has expanded; the pages it leads to are
+//!   checked against the pages seen (a page reached twice is crawled once,
+//!   under the first path) and go into the frontier;
+//! - **emit**: it is the earliest page left and nothing earlier waits in the
+//!   frontier; its records go out as their detail pages arrive, then a
+//!   [`PageDone`] with the requests it discovered, which is what a state
+//!   store commits.
+//!
+//! The read-ahead bounds how many pages are held at once. Open-ended paging
+//! knows its next page only once the current one is read, so it never asks
+//! for a page past the end.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -20,18 +32,20 @@ use url::Url;
 
 use super::details::{url_key, DetailKey, Details, Lookup};
 use super::frontier::{normalize, Frontier};
+use super::order::OrderKey;
+use super::page::{fetch_detail, fetch_page, Fetched, PageError};
+use super::request::{sequence_start, Request, Sequence, Step};
 use super::seen::Seen;
 use super::summary::Counters;
-use super::{CrawlError, CrawlOptions, Event, NextPage, PageDone, Record, ResumePoint};
-use crate::extract::{extract_detail, extract_list, values_text, Fields, Keep, ListPage, PageInfo};
-use crate::fetch::{Fetch, FetchError};
-use crate::spider::{Paging, Spider};
+use super::{CrawlError, CrawlOptions, Event, PageDone, Record};
+use crate::extract::{values_text, Fields, ItemRule, Keep};
+use crate::spider::Spider;
 
 /// What a finished task hands back.
 enum Done {
-    List {
-        seq: u64,
-        result: Result<(Url, ListPage), PageError>,
+    Page {
+        key: OrderKey,
+        result: Result<Fetched, PageError>,
     },
     Detail {
         key: DetailKey,
@@ -39,32 +53,14 @@ enum Done {
     },
 }
 
-/// A page that failed: fetched or read.
-struct PageError {
-    url: String,
-    reason: String,
-    /// 404 or 410: the normal end of open-ended paging.
-    gone: bool,
-}
-
-impl From<FetchError> for PageError {
-    fn from(e: FetchError) -> PageError {
-        PageError {
-            url: e.url().to_string(),
-            gone: matches!(e.status(), Some(404 | 410)),
-            reason: e.kind().to_string(),
-        }
-    }
-}
-
-/// One list page, from discovery to emission.
-struct Slot {
-    url: Url,
-    /// The page number, for `{page}` templates.
-    number: u64,
-    state: SlotState,
-    /// Where paging goes after this page; known once the page is read.
-    after: NextPage,
+/// One page, from leaving the frontier to its `PageDone`.
+struct Page {
+    request: Request,
+    /// Its fetch priority (leases are numbered in order).
+    turn: u64,
+    state: PageState,
+    /// Requests this page discovered, for the state store.
+    children: Vec<Request>,
     /// Detail pages first requested by this page's items (URL and key).
     fresh_details: Vec<(String, DetailKey)>,
     /// Detail pages of records already sent; released once the page is done,
@@ -74,22 +70,39 @@ struct Slot {
     fresh_unique: Vec<String>,
 }
 
-enum SlotState {
+enum PageState {
     Fetching,
+    /// Fetched and its items kept; what it leads to not yet looked at.
+    Read {
+        items: VecDeque<Item>,
+        leads: Leads,
+    },
+    /// Expanded: its records wait to be sent.
     Ready {
         items: VecDeque<Item>,
         next_index: u32,
     },
-    Skipped,
+}
+
+/// What a read page leads to, until it expands.
+#[derive(Default)]
+struct Leads {
+    links: Vec<(Url, Fields)>,
+    next: Option<Url>,
+    /// Its sequence ends here (a failed, empty or last page).
+    ends: bool,
 }
 
 struct Item {
     fields: Fields,
     /// The detail page, if the item has one to follow.
     detail: Option<DetailKey>,
+    /// The fields are the whole record (a link crawl's page).
+    whole: bool,
     /// The list's `unique` rule has passed it (it waits for its detail page).
     unique_checked: bool,
 }
+
 /// Whether the engine should keep going.
 enum Flow {
     Continue,
@@ -104,17 +117,28 @@ pub(super) struct Driver {
     tx: mpsc::Sender<Result<Event, CrawlError>>,
     stop: CancellationToken,
     frontier: Frontier,
-    slots: VecDeque<Slot>,
-    /// Sequence number of `slots[0]`.
-    front_seq: u64,
+    pages: BTreeMap<OrderKey, Page>,
+    /// Normalised URLs of every page requested or waiting (not detail pages).
+    visited: Seen,
     details: Details,
     /// `unique` values seen so far.
     seen: Seen,
-    /// The first list page that failed, and why.
-    first_list_failure: Option<(String, String)>,
+    /// Pages committed before this run plus pages done in it.
+    done: u64,
+    /// List pages taken from the frontier in this run (`--max-pages`).
+    list_pages: u64,
+    turns: u64,
+    /// Whether any page of the tree was fetched and read.
+    fetched_any: bool,
+    /// The first page that failed, and why.
+    first_failure: Option<(String, String)>,
     tasks: JoinSet<Done>,
     emitted: u64,
+    /// Host names a link crawl may visit.
+    hosts: Vec<String>,
 }
+
+use crate::fetch::Fetch;
 
 impl Driver {
     pub fn new(
@@ -125,35 +149,56 @@ impl Driver {
         tx: mpsc::Sender<Result<Event, CrawlError>>,
         stop: CancellationToken,
     ) -> Driver {
-        let mut frontier = Frontier::new(spider.paging.clone());
-        let mut front_seq = 0;
+        let mut frontier = Frontier::default();
+        let mut visited = Seen::default();
         let mut details = Details::default();
         let mut seen = Seen::default();
-        if let Some(resume) = options.resume.take() {
-            front_seq = resume.point.seq;
-            frontier.resume(&resume.point);
-            for (url, fields) in resume.details {
-                details.preload(url_key(&url), fields);
+        let mut done = 0;
+        match options.resume.take() {
+            Some(resume) => {
+                done = resume.done;
+                for url in &resume.visited {
+                    visited.insert(url);
+                }
+                for request in resume.pending {
+                    visited.insert(&normalize(&request.url));
+                    frontier.push(request);
+                }
+                for (url, fields) in resume.details {
+                    details.preload(url_key(&url), fields);
+                }
+                for value in &resume.unique {
+                    seen.insert(value);
+                }
             }
-            for value in &resume.unique {
-                seen.insert(value);
+            None => {
+                if let Some(first) = Request::first(&spider) {
+                    visited.insert(&normalize(&first.url));
+                    frontier.push(first);
+                }
             }
         }
+        let hosts = allowed_hosts(&spider);
         Driver {
-            frontier,
             spider,
             fetcher,
             options,
             counters,
             tx,
             stop,
-            slots: VecDeque::new(),
-            front_seq,
+            frontier,
+            pages: BTreeMap::new(),
+            visited,
             details,
             seen,
-            first_list_failure: None,
+            done,
+            list_pages: 0,
+            turns: 0,
+            fetched_any: false,
+            first_failure: None,
             tasks: JoinSet::new(),
             emitted: 0,
+            hosts,
         }
     }
 
@@ -164,17 +209,20 @@ impl Driver {
             if let Flow::Finished = self.emit().await {
                 break;
             }
-            // Emitting may have freed every slot with no task left in flight:
-            // refill now, or `join_next` below returns `None` and paging ends early.
+            // Emitting may have freed the read-ahead with no task left in
+            // flight: refill now, or `join_next` below returns `None`.
             self.schedule();
-            if self.slots.is_empty() && (self.frontier.is_exhausted() || self.at_page_limit()) {
+            if self.pages.is_empty() && (self.frontier.is_empty() || self.at_page_limit()) {
                 break;
             }
             tokio::select! {
                 biased;
                 _ = self.stop.cancelled() => break,
                 done = self.tasks.join_next() => match done {
-                    Some(Ok(done)) => self.absorb(done),
+                    Some(Ok(done)) => {
+                        self.absorb(done);
+                        self.expand();
+                    }
                     Some(Err(e)) if e.is_panic() => {
                         let message = format!("a fetch task panicked: {e}");
                         let _ = self.tx.send(Err(CrawlError::Internal(message))).await;
@@ -189,27 +237,13 @@ impl Driver {
         // Dropping `self.tasks` here aborts whatever is still in flight.
     }
 
-    /// The item rule, as a warning names it.
-    fn item_rule(&self) -> String {
-        match &self.spider.list.item {
-            crate::extract::ItemRule::Css { source, .. } => format!("the item selector `{source}`"),
-            crate::extract::ItemRule::Json(path) => format!("the items path `{}`", path.source()),
-            crate::extract::ItemRule::Sitemap(_) => "the sitemap".to_string(),
-            crate::extract::ItemRule::Links(_) => "the link rule".to_string(),
-        }
-    }
-
-    /// A crawl that fetched no list page at all has failed (SPEC §10):
-    /// the first failure is its reason.
+    /// A crawl that fetched no page of its tree at all has failed (SPEC
+    /// §10): the first failure is its reason.
     async fn report_nothing_fetched(&mut self) {
-        let fetched = self
-            .counters
-            .list_pages
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if fetched > 0 || self.stop.is_cancelled() {
+        if self.fetched_any || self.stop.is_cancelled() {
             return;
         }
-        if let Some((url, reason)) = &self.first_list_failure {
+        if let Some((url, reason)) = &self.first_failure {
             let error = CrawlError::NothingFetched {
                 url: url.clone(),
                 reason: reason.clone(),
@@ -221,52 +255,81 @@ impl Driver {
     fn at_page_limit(&self) -> bool {
         self.options
             .max_pages
-            .is_some_and(|max| self.frontier.handed_out() >= max)
+            .is_some_and(|max| self.list_pages >= max)
     }
 
-    /// Starts list fetches while the read-ahead has room.
-    fn schedule(&mut self) {
-        let read_ahead = match self.options.read_ahead {
+    fn read_ahead(&self) -> usize {
+        match self.options.read_ahead {
             0 => self.spider.limits.concurrency.get().max(8),
             n => n,
-        };
-        while self.slots.len() < read_ahead && !self.at_page_limit() {
-            let in_flight = self
-                .slots
-                .iter()
-                .any(|s| matches!(s.state, SlotState::Fetching));
-            if in_flight && !self.frontier.fetches_ahead() {
-                break; // open-ended paging: the page in flight may be the last
-            }
-            let Some((url, number)) = self.frontier.next_page() else {
+        }
+    }
+
+    /// Takes requests from the frontier while the read-ahead has room. A
+    /// request earlier than every page held is taken even when it is full:
+    /// the pages held wait for it.
+    fn schedule(&mut self) {
+        let read_ahead = self.read_ahead();
+        loop {
+            let first_page = self.pages.keys().next().cloned();
+            let Some(first) = self.frontier.first_key() else {
                 break;
             };
-            let seq = self.front_seq + self.slots.len() as u64;
-            self.slots.push_back(Slot {
-                url: url.clone(),
-                number,
-                state: SlotState::Fetching,
-                after: NextPage::End,
-                fresh_details: Vec::new(),
-                held: Vec::new(),
-                fresh_unique: Vec::new(),
-            });
-            // `::page`: the number `{page}` took, else the position in the sequence.
-            let shown = match self.spider.paging {
-                Paging::Numbered { .. } => number,
-                _ => seq + 1,
+            let urgent = first_page.is_none_or(|page| *first < page);
+            if !urgent && self.pages.len() >= read_ahead {
+                break;
+            }
+            let Some(request) = self.frontier.pop() else {
+                break;
             };
-            let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
-            self.tasks.spawn(async move {
-                let result = fetch_list(&fetcher, &spider, &url, seq, shown).await;
-                Done::List { seq, result }
-            });
+            if request.is_list() {
+                if self.at_page_limit() {
+                    self.frontier.push(request);
+                    break;
+                }
+                self.list_pages += 1;
+            }
+            self.lease(request);
         }
+    }
+
+    /// Starts fetching `request`.
+    fn lease(&mut self, request: Request) {
+        let turn = self.turns;
+        self.turns += 1;
+        let mut children = Vec::new();
+        // A known page range: the next page is fetched ahead.
+        if let Some(next) = request.known_successor(&self.spider) {
+            if self.visited.insert(&normalize(&next.url)) {
+                children.push(next.clone());
+                self.frontier.push(next);
+            }
+        }
+        let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
+        let task_request = request.clone();
+        let key = request.key.clone();
+        self.tasks.spawn(async move {
+            let result = fetch_page(&fetcher, &spider, &task_request, turn).await;
+            Done::Page {
+                key: task_request.key,
+                result,
+            }
+        });
+        let page = Page {
+            request,
+            turn,
+            state: PageState::Fetching,
+            children,
+            fresh_details: Vec::new(),
+            held: Vec::new(),
+            fresh_unique: Vec::new(),
+        };
+        self.pages.insert(key, page);
     }
 
     fn absorb(&mut self, done: Done) {
         match done {
-            Done::List { seq, result } => self.absorb_list(seq, result),
+            Done::Page { key, result } => self.absorb_page(key, result),
             Done::Detail { key, result } => {
                 let fields = match result {
                     Ok(fields) => {
@@ -283,84 +346,193 @@ impl Driver {
         }
     }
 
-    fn absorb_list(&mut self, seq: u64, result: Result<(Url, ListPage), PageError>) {
-        let Some(index) = seq.checked_sub(self.front_seq).map(|i| i as usize) else {
+    fn absorb_page(&mut self, key: OrderKey, result: Result<Fetched, PageError>) {
+        let Some(page) = self.pages.get(&key) else {
             return;
         };
-        let fetching = self
-            .slots
-            .get(index)
-            .map(|s| matches!(s.state, SlotState::Fetching));
-        if fetching != Some(true) {
-            return; // a page past the end of paging
+        let request = page.request.clone();
+        let turn = page.turn;
+        let state = match result {
+            Ok(fetched) => self.read(&request, turn, fetched),
+            Err(e) => self.failed(&request, e),
+        };
+        if let Some(page) = self.pages.get_mut(&key) {
+            page.state = state;
         }
-        let open_ended = self.frontier.is_open_ended();
-        match result {
-            Ok((url, page)) => {
-                Counters::add(&self.counters.pages);
-                Counters::add(&self.counters.list_pages);
-                if seq == 0 && page.items.is_empty() {
-                    tracing::warn!(
-                        "{} matched nothing on the first list page, {url}",
-                        self.item_rule()
-                    );
-                }
-                let next = page.next.as_deref().and_then(|n| url.join(n).ok());
-                if (open_ended && page.items.is_empty()) || page.stop {
-                    self.end_paging_at(index);
-                } else {
-                    self.frontier.chain(next.clone());
-                    self.slots[index].after = self.after(self.slots[index].number, next);
-                }
-                let mut fresh = Vec::new();
-                let kept: Vec<Fields> = page
-                    .items
-                    .into_iter()
-                    .filter(|fields| self.required(&self.spider.list.keep, fields))
-                    .collect();
-                let items = kept
-                    .into_iter()
-                    .map(|fields| self.item(&url, seq, fields, &mut fresh))
-                    .collect();
-                let slot = &mut self.slots[index];
-                slot.fresh_details = fresh;
-                slot.state = SlotState::Ready {
-                    items,
-                    next_index: 0,
-                };
+    }
+
+    /// A page read: count it, keep its items, start their detail fetches.
+    fn read(&mut self, request: &Request, turn: u64, fetched: Fetched) -> PageState {
+        self.fetched_any = true;
+        Counters::add(&self.counters.pages);
+        let is_list = request.is_list();
+        if is_list {
+            Counters::add(&self.counters.list_pages);
+        }
+        let url = fetched.url.clone().unwrap_or_else(|| request.url.clone());
+        if is_list && fetched.items.is_empty() && request.key == OrderKey::start(0) {
+            tracing::warn!(
+                "{} matched nothing on the first list page, {url}",
+                self.item_rule()
+            );
+        }
+        let open_ended = matches!(
+            &request.step,
+            Step::List { sequence, .. } if !matches!(sequence, Sequence::Numbered { last: Some(_) } | Sequence::Single)
+        );
+        let ends = fetched.stop || (open_ended && fetched.items.is_empty());
+        let mut fresh = Vec::new();
+        let items = fetched
+            .items
+            .into_iter()
+            .map(|fields| with_carried(&request.carried, fields))
+            .filter(|fields| fetched.whole || self.required(&self.spider.list.keep, fields))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|fields| match fetched.whole {
+                true => Item {
+                    fields,
+                    detail: None,
+                    whole: true,
+                    unique_checked: false,
+                },
+                false => self.item(&url, turn, fields, &mut fresh),
+            })
+            .collect();
+        if let Some(page) = self.pages.get_mut(&request.key) {
+            page.fresh_details = fresh;
+        }
+        let leads = Leads {
+            links: fetched.links,
+            next: fetched.next,
+            ends,
+        };
+        PageState::Read { items, leads }
+    }
+
+    /// A page that failed after its retries: reported, unless it is the
+    /// normal end of open-ended paging (a 404/410 past a sequence's first page).
+    fn failed(&mut self, request: &Request, e: PageError) -> PageState {
+        let first_of_sequence = request.key.parts().last() == Some(&0);
+        let open_ended = matches!(
+            &request.step,
+            Step::List { sequence, .. } if !matches!(sequence, Sequence::Numbered { last: Some(_) } | Sequence::Single)
+        );
+        if !(e.gone && open_ended && !first_of_sequence) {
+            self.first_failure
+                .get_or_insert_with(|| (e.url.clone(), e.reason.clone()));
+            self.counters.fail(&e.url, e.reason);
+        }
+        PageState::Read {
+            items: VecDeque::new(),
+            leads: Leads {
+                ends: true,
+                ..Leads::default()
+            },
+        }
+    }
+
+    /// Expands read pages in key order: what each leads to joins the frontier.
+    fn expand(&mut self) {
+        loop {
+            let Some(key) = self
+                .pages
+                .iter()
+                .find(|(_, p)| !matches!(p.state, PageState::Ready { .. }))
+                .map(|(k, _)| k.clone())
+            else {
+                return;
+            };
+            if self.frontier.first_key().is_some_and(|f| *f < key) {
+                return; // something earlier has not even been fetched
             }
-            Err(e) => {
-                // A 404/410 ends open-ended paging, but not on the sequence's
-                // first page: a start that is gone is a failure (SPEC §10).
-                if !(e.gone && open_ended && seq > 0) {
-                    self.first_list_failure
-                        .get_or_insert_with(|| (e.url.clone(), e.reason.clone()));
-                    self.counters.fail(&e.url, e.reason);
-                }
-                if open_ended {
-                    self.end_paging_at(index);
-                } else {
-                    self.slots[index].after = self.after(self.slots[index].number, None);
-                }
-                self.slots[index].state = SlotState::Skipped;
+            let page = self.pages.get_mut(&key).expect("the page is held");
+            let PageState::Read { items, leads } =
+                std::mem::replace(&mut page.state, PageState::Fetching)
+            else {
+                return; // still fetching
+            };
+            page.state = PageState::Ready {
+                items,
+                next_index: 0,
+            };
+            let request = page.request.clone();
+            let children = self.leads(&request, leads);
+            let page = self.pages.get_mut(&key).expect("the page is held");
+            page.children.extend(children.iter().cloned());
+            for child in children {
+                self.frontier.push(child);
             }
         }
     }
 
-    /// Where paging continues after page `number` whose next link is `next`.
-    fn after(&self, number: u64, next: Option<Url>) -> NextPage {
-        match (&self.spider.paging, next) {
-            (Paging::Numbered { .. }, _) => NextPage::Number(number + 1),
-            (Paging::Next(_), Some(url)) => NextPage::Url(url),
-            _ => NextPage::End,
+    /// The requests a page leads to that were not seen before, in order.
+    fn leads(&mut self, request: &Request, leads: Leads) -> Vec<Request> {
+        let mut found = Vec::new();
+        for (index, (url, fields)) in leads.links.into_iter().enumerate() {
+            let index = index as u32;
+            let child = match &request.step {
+                Step::Seed { level } => {
+                    let step = match level + 1 < self.spider.seeds.len() {
+                        true => Step::Seed { level: level + 1 },
+                        false => sequence_start(&self.spider, &url),
+                    };
+                    Request {
+                        key: request.key.child(index),
+                        url,
+                        step,
+                        carried: with_carried(&request.carried, fields),
+                    }
+                }
+                Step::List { .. } => Request {
+                    key: request.key.child(index),
+                    url,
+                    step: super::request::list_step(1, Sequence::Single),
+                    carried: request.carried.clone(),
+                },
+                Step::Links { depth } => {
+                    if !self.host_allowed(&url) {
+                        continue;
+                    }
+                    Request {
+                        key: request.key.below(index),
+                        url,
+                        step: Step::Links { depth: depth + 1 },
+                        carried: Fields::new(),
+                    }
+                }
+            };
+            found.push(child);
         }
+        let next = match (&request.step, leads.ends) {
+            (_, true) => None,
+            (Step::Seed { .. }, false) => leads
+                .next
+                .map(|url| request.then(url, request.step.clone())),
+            (Step::List { .. }, false) => request.open_successor(&self.spider, leads.next),
+            (Step::Links { .. }, false) => None,
+        };
+        found.extend(next);
+        found.retain(|r| {
+            matches!(r.url.scheme(), "http" | "https") && self.visited.insert(&normalize(&r.url))
+        });
+        found
     }
 
-    /// Paging ends at slot `index`: later pages fetched ahead are dropped.
-    fn end_paging_at(&mut self, index: usize) {
-        self.frontier.end();
-        self.slots.truncate(index + 1);
-        self.slots[index].after = NextPage::End;
+    /// Whether a link crawl may go to `url`'s host.
+    fn host_allowed(&self, url: &Url) -> bool {
+        url.host_str()
+            .is_some_and(|host| self.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
+    }
+
+    /// The item rule, as a warning names it.
+    fn item_rule(&self) -> String {
+        match &self.spider.list.item {
+            ItemRule::Css { source, .. } => format!("the item selector `{source}`"),
+            ItemRule::Json(path) => format!("the items path `{}`", path.source()),
+            ItemRule::Sitemap(_) => "the sitemap".to_string(),
+            ItemRule::Links(_) => "the link rule".to_string(),
+        }
     }
 
     /// Whether `fields` has every field `keep` requires; counts a drop if not.
@@ -375,7 +547,7 @@ impl Driver {
 
     /// Whether a record with these `unique` values (from [`Keep::unique_key`];
     /// `None` without `unique`) is new; counts a drop if not. `section` keeps
-    /// `[list]`'s and `[detail]`'s values apart. The record is the front slot's.
+    /// `[list]`'s and `[detail]`'s values apart. The record is the front page's.
     fn fresh(&mut self, section: &str, unique: Option<String>) -> bool {
         let Some(value) = unique else {
             return true;
@@ -383,7 +555,9 @@ impl Driver {
         let value = format!("{section}\u{1f}{value}");
         if self.seen.insert(&value) {
             if self.options.page_details {
-                self.slots[0].fresh_unique.push(value);
+                if let Some(mut front) = self.pages.first_entry() {
+                    front.get_mut().fresh_unique.push(value);
+                }
             }
             return true;
         }
@@ -423,35 +597,38 @@ impl Driver {
         Item {
             fields,
             detail,
+            whole: false,
             unique_checked: false,
         }
     }
 
-    /// Sends every record whose list page and detail page are in, in order,
-    /// and a `PageDone` after each list page whose records are all sent.
+    /// Sends every record whose pages are in, in order, and a `PageDone`
+    /// after each page whose records are all sent.
     ///
     /// `unique` is decided here, in discovery order, so the same record wins
     /// whichever page's fetch finished first.
     async fn emit(&mut self) -> Flow {
-        while let Some(front) = self.slots.front() {
-            let next_index = match &front.state {
-                SlotState::Fetching => return Flow::Continue,
-                SlotState::Skipped => None,
-                SlotState::Ready { next_index, .. } => Some(*next_index),
+        while let Some(front) = self.pages.keys().next().cloned() {
+            if self.frontier.first_key().is_some_and(|f| *f < front) {
+                return Flow::Continue; // an earlier page is still to come
+            }
+            let next_index = match &self.pages[&front].state {
+                PageState::Ready { next_index, .. } => *next_index,
+                _ => return Flow::Continue,
             };
-            let mut sent = next_index.unwrap_or(0);
+            let mut sent = next_index;
             while let Some(item) = self.front_item() {
                 let detail = match item.detail.map(|key| self.details.lookup(key)) {
                     Some(Lookup::Pending) => {
-                        set_next_index(&mut self.slots[0], sent);
+                        self.set_next_index(sent);
                         return Flow::Continue;
                     }
                     Some(Lookup::Ready(fields)) => Some(fields),
                     _ => None,
                 };
                 let item = self.pop_front_item();
-                self.slots[0].held.extend(item.detail);
-                let Some(record) = self.record(item.fields, detail.as_deref(), sent) else {
+                self.front_page().held.extend(item.detail);
+                let Some(record) = self.record(item, detail.as_deref(), &front, sent) else {
                     continue;
                 };
                 sent += 1;
@@ -468,13 +645,13 @@ impl Driver {
                     return Flow::Finished;
                 }
             }
-            let mut slot = self.slots.pop_front().expect("the front slot exists");
-            let held = std::mem::take(&mut slot.held);
-            let done = self.page_done(slot, sent);
+            let (_, mut page) = self.pages.pop_first().expect("the front page exists");
+            let held = std::mem::take(&mut page.held);
+            let done = self.page_done(page, sent);
             for key in held {
                 self.details.release(key);
             }
-            self.front_seq += 1;
+            self.done += 1;
             if self.tx.send(Ok(Event::PageDone(done))).await.is_err() {
                 return Flow::Finished;
             }
@@ -482,15 +659,28 @@ impl Driver {
         Flow::Continue
     }
 
-    /// The front slot's next item, dropping items `unique` rules out on their
+    fn front_page(&mut self) -> &mut Page {
+        self.pages
+            .values_mut()
+            .next()
+            .expect("the front page exists")
+    }
+
+    fn set_next_index(&mut self, sent: u32) {
+        if let PageState::Ready { next_index, .. } = &mut self.front_page().state {
+            *next_index = sent;
+        }
+    }
+
+    /// The front page's next item, dropping items `unique` rules out on their
     /// list fields (before they wait for a detail page).
     fn front_item(&mut self) -> Option<&Item> {
         loop {
-            let SlotState::Ready { items, .. } = &self.slots.front()?.state else {
+            let PageState::Ready { items, .. } = &self.pages.values().next()?.state else {
                 return None;
             };
             let item = items.front()?;
-            if item.unique_checked {
+            if item.unique_checked || item.whole {
                 break;
             }
             let unique = self.spider.list.keep.unique_key(&item.fields);
@@ -498,32 +688,42 @@ impl Driver {
                 break;
             }
             if self.fresh("list", unique) {
-                if let SlotState::Ready { items, .. } = &mut self.slots[0].state {
+                if let PageState::Ready { items, .. } = &mut self.front_page().state {
                     items[0].unique_checked = true;
                 }
                 break;
             }
             let dropped = self.pop_front_item();
-            self.slots[0].held.extend(dropped.detail);
+            self.front_page().held.extend(dropped.detail);
         }
-        match &self.slots.front()?.state {
-            SlotState::Ready { items, .. } => items.front(),
+        match &self.pages.values().next()?.state {
+            PageState::Ready { items, .. } => items.front(),
             _ => None,
         }
     }
 
     fn pop_front_item(&mut self) -> Item {
-        match &mut self.slots[0].state {
-            SlotState::Ready { items, .. } => items.pop_front().expect("an item is waiting"),
-            _ => unreachable!("items are popped only from a ready slot"),
+        match &mut self.front_page().state {
+            PageState::Ready { items, .. } => items.pop_front().expect("an item is waiting"),
+            _ => unreachable!("items are popped only from a ready page"),
         }
     }
 
-    /// The record for an item: list then detail fields, kept by the detail's
-    /// `require` and `unique`, identified by `key`, without `omit`ted fields.
-    fn record(&mut self, fields: Fields, detail: Option<&Fields>, index: u32) -> Option<Record> {
+    /// The record for an item: seed, list then detail fields, kept by the
+    /// detail's `require` and `unique`, identified by `key`, without
+    /// `omit`ted fields.
+    fn record(
+        &mut self,
+        item: Item,
+        detail: Option<&Fields>,
+        page: &OrderKey,
+        index: u32,
+    ) -> Option<Record> {
         let spider = self.spider.clone();
-        let mut fields = merge(&spider, fields, detail);
+        let mut fields = match item.whole {
+            true => item.fields,
+            false => merge(&spider, item.fields, detail),
+        };
         if let Some(rule) = &spider.detail {
             if !self.required(&rule.keep, &fields)
                 || !self.fresh("detail", rule.keep.unique_key(&fields))
@@ -535,13 +735,13 @@ impl Driver {
         for name in &spider.omit {
             fields.shift_remove(name);
         }
-        Some(Record::new(fields, self.front_seq, index).identify(identity))
+        Some(Record::new(fields, page.clone(), index).identify(identity))
     }
 
-    fn page_done(&self, slot: Slot, records: u32) -> PageDone {
+    fn page_done(&self, page: Page, records: u32) -> PageDone {
         let details = match self.options.page_details {
             false => Vec::new(),
-            true => slot
+            true => page
                 .fresh_details
                 .into_iter()
                 .filter_map(|(url, key)| match self.details.lookup(key) {
@@ -551,17 +751,34 @@ impl Driver {
                 .collect(),
         };
         PageDone {
-            seq: self.front_seq,
-            url: slot.url,
+            seq: self.done,
+            key: page.request.key,
+            url: page.request.url,
             records,
-            resume: ResumePoint {
-                seq: self.front_seq + 1,
-                next: slot.after,
-            },
+            children: page.children,
             details,
-            unique: slot.fresh_unique,
+            unique: page.fresh_unique,
         }
     }
+}
+
+/// The host names a link crawl may visit: the start's and `hosts`.
+fn allowed_hosts(spider: &Spider) -> Vec<String> {
+    let ItemRule::Links(rule) = &spider.list.item else {
+        return Vec::new();
+    };
+    let start = Request::first(spider).and_then(|r| r.url.host_str().map(str::to_string));
+    start.into_iter().chain(rule.hosts.iter().cloned()).collect()
+}
+
+/// Seed fields first, then the page's own.
+fn with_carried(carried: &Fields, fields: Fields) -> Fields {
+    if carried.is_empty() {
+        return fields;
+    }
+    let mut all = carried.clone();
+    all.extend(fields);
+    all
 }
 
 /// The record's identity from the `key` fields; `None` (keyed by position)
@@ -571,12 +788,6 @@ fn identity(key: &[String], fields: &Fields) -> Option<String> {
         return None;
     }
     Some(values_text(key, fields))
-}
-
-fn set_next_index(slot: &mut Slot, sent: u32) {
-    if let SlotState::Ready { next_index, .. } = &mut slot.state {
-        *next_index = sent;
-    }
 }
 
 /// List fields, then detail fields (`null` when there is no detail page).
@@ -591,48 +802,4 @@ fn merge(spider: &Spider, mut fields: Fields, detail: Option<&Fields>) -> Fields
         }
     }
     fields
-}
-
-async fn fetch_list(
-    fetcher: &Arc<dyn Fetch>,
-    spider: &Spider,
-    url: &Url,
-    turn: u64,
-    number: u64,
-) -> Result<(Url, ListPage), PageError> {
-    let page = fetcher.fetch(url, turn).await?;
-    let info = PageInfo {
-        url: &page.url,
-        status: page.status,
-        number,
-    };
-    let list = extract_list(&spider.list, &page.text, &info).map_err(|e| PageError {
-        url: page.url.to_string(),
-        reason: e.to_string(),
-        gone: false,
-    })?;
-    Ok((page.url, list))
-}
-
-async fn fetch_detail(
-    fetcher: &Arc<dyn Fetch>,
-    spider: &Spider,
-    url: &Url,
-    turn: u64,
-) -> Result<Fields, PageError> {
-    let rule = spider
-        .detail
-        .as_ref()
-        .expect("details are fetched only for spiders with [detail]");
-    let page = fetcher.fetch(url, turn).await?;
-    let info = PageInfo {
-        url: &page.url,
-        status: page.status,
-        number: 0,
-    };
-    extract_detail(rule, &page.text, &info).map_err(|e| PageError {
-        url: page.url.to_string(),
-        reason: e.to_string(),
-        gone: false,
-    })
 }

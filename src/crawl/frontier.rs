@@ -1,18 +1,23 @@
-//! Which list page comes next, and when paging ends.
+//! The frontier: requests discovered and not yet fetched, in discovery order.
 //!
-//! Known page ranges are fetched ahead, up to the read-ahead. An open-ended
-//! template ends at the first page with no items, a 404/410 or a `stop`, and
-//! a `next` chain knows its next page only once the current one is read: both
-//! fetch one list page at a time, so no request ever goes past the last page.
-//! Detail pages run concurrently either way.
+//! The engine always takes the earliest request ([`OrderKey`] order). Up to
+//! [`SPILL_AT`] requests live in a `BTreeMap`; past that the later half moves
+//! to a private temporary SQLite database (deleted when the crawl ends),
+//! sorted by the key's bytes, and comes back a batch at a time as the memory
+//! half empties. So a link crawl that discovers 100,000 pages holds a few
+//! thousand in memory. Memory always holds the earliest requests: every key
+//! on disk is at or after `boundary`, every key in memory before it.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 
+use rusqlite::{params, Connection};
 use url::Url;
 
-use super::details::url_key;
-use super::{NextPage, ResumePoint};
-use crate::spider::Paging;
+use super::order::OrderKey;
+use super::request::Request;
+
+/// Requests kept in memory before the later half moves to disk.
+const SPILL_AT: usize = 8192;
 
 /// Drops the fragment; the `url` crate already lower-cases scheme and host
 /// and removes a default port (SPEC §5 "URLs").
@@ -22,204 +27,203 @@ pub fn normalize(url: &Url) -> String {
     url.into()
 }
 
-/// The source of list pages, in discovery order.
-#[derive(Debug)]
+/// Requests waiting to be fetched.
+#[derive(Default)]
 pub struct Frontier {
-    paging: Paging,
-    /// Numbered: the next page number to hand out.
-    number: u64,
-    /// Chain: the next page, once known.
-    chained: Option<Url>,
-    ended: bool,
-    handed_out: u64,
-    /// Hashes of the chain's pages, to stop at a loop.
-    seen: HashSet<u64>,
+    memory: BTreeMap<OrderKey, Request>,
+    disk: Option<Connection>,
+    on_disk: usize,
+    /// The earliest key on disk, while anything is there.
+    boundary: Option<OrderKey>,
+    /// The disk could not be used: everything stays in memory.
+    disk_failed: bool,
 }
 
 impl Frontier {
-    /// A frontier that starts where `paging` says.
-    pub fn new(paging: Paging) -> Frontier {
-        let (number, chained) = match &paging {
-            Paging::Numbered { first, .. } => (*first, None),
-            Paging::Single(url) | Paging::Next(url) => (0, Some(url.clone())),
+    /// Adds a request.
+    pub fn push(&mut self, request: Request) {
+        if self.boundary.as_ref().is_some_and(|b| request.key >= *b) {
+            match self.write(std::slice::from_ref(&request)) {
+                Ok(()) => return,
+                Err(e) => self.give_up_disk(e),
+            }
+        }
+        self.memory.insert(request.key.clone(), request);
+        if self.memory.len() > SPILL_AT {
+            self.spill();
+        }
+    }
+
+    /// The earliest request's key, without taking it.
+    pub fn first_key(&mut self) -> Option<&OrderKey> {
+        self.refill();
+        self.memory.keys().next()
+    }
+
+    /// Takes the earliest request.
+    pub fn pop(&mut self) -> Option<Request> {
+        self.refill();
+        self.memory.pop_first().map(|(_, request)| request)
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.memory.is_empty() && self.on_disk == 0
+    }
+
+    /// Moves the later half of memory to disk.
+    fn spill(&mut self) {
+        if self.disk_failed {
+            return;
+        }
+        if self.disk.is_none() {
+            match open() {
+                Ok(conn) => self.disk = Some(conn),
+                Err(e) => return self.give_up_disk(e),
+            }
+        }
+        let keep = self.memory.len() / 2;
+        let Some(split) = self.memory.keys().nth(keep).cloned() else {
+            return;
         };
-        Frontier {
-            paging,
-            number,
-            chained,
-            ended: false,
-            handed_out: 0,
-            seen: HashSet::new(),
-        }
-    }
-
-    /// Whether list pages may be fetched before the previous one is read:
-    /// only when the page range is known.
-    pub fn fetches_ahead(&self) -> bool {
-        matches!(self.paging, Paging::Numbered { last: Some(_), .. })
-    }
-
-    /// The next list page to fetch and its page number, if one is known now.
-    pub fn next_page(&mut self) -> Option<(Url, u64)> {
-        if self.ended {
-            return None;
-        }
-        let number = self.number;
-        let url = match &self.paging {
-            Paging::Numbered { template, last, .. } => {
-                if last.is_some_and(|last| self.number > last) {
-                    self.ended = true;
-                    return None;
-                }
-                let url = Paging::page_url(template, self.number)?;
-                self.number += 1;
-                url
+        let moved: Vec<Request> = self.memory.split_off(&split).into_values().collect();
+        match self.write(&moved) {
+            Ok(()) => self.boundary = Some(split),
+            Err(e) => {
+                self.give_up_disk(e);
+                self.memory.extend(moved.into_iter().map(|r| (r.key.clone(), r)));
             }
-            Paging::Single(_) | Paging::Next(_) => self.chained.take()?,
+        }
+    }
+
+    fn write(&mut self, requests: &[Request]) -> rusqlite::Result<()> {
+        let Some(conn) = &mut self.disk else {
+            return Err(rusqlite::Error::InvalidQuery);
         };
-        let chain = matches!(self.paging, Paging::Next(_));
-        if chain && !self.seen.insert(url_key(&normalize(&url))) {
-            tracing::debug!(%url, "list page seen before; paging ends");
-            self.ended = true;
-            return None;
-        }
-        self.handed_out += 1;
-        Some((url, number))
-    }
-
-    /// Picks up where an earlier crawl of the same spider committed.
-    pub fn resume(&mut self, point: &ResumePoint) {
-        self.handed_out = point.seq;
-        match &point.next {
-            NextPage::Number(n) => self.number = *n,
-            NextPage::Url(url) => self.chained = Some(url.clone()),
-            NextPage::End => self.ended = true,
-        }
-        if matches!(self.paging, Paging::Next(_)) && !matches!(point.next, NextPage::Url(_)) {
-            self.ended = true;
-        }
-    }
-
-    /// A chain's page named its successor.
-    pub fn chain(&mut self, next: Option<Url>) {
-        if matches!(self.paging, Paging::Next(_)) {
-            match next {
-                Some(url) if matches!(url.scheme(), "http" | "https") => self.chained = Some(url),
-                _ => self.ended = true,
+        let tx = conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT OR REPLACE INTO pending (key, request) VALUES (?1, ?2)")?;
+            for request in requests {
+                let text = serde_json::to_string(request).unwrap_or_default();
+                stmt.execute(params![request.key.to_bytes(), text])?;
             }
         }
+        tx.commit()?;
+        self.on_disk += requests.len();
+        Ok(())
     }
 
-    /// Paging ends: nothing more is handed out.
-    pub fn end(&mut self) {
-        self.ended = true;
-    }
-
-    /// Whether an empty or missing page ends the crawl (open-ended template or chain).
-    pub fn is_open_ended(&self) -> bool {
-        !matches!(self.paging, Paging::Numbered { last: Some(_), .. })
-    }
-
-    /// Whether no more pages will ever be handed out.
-    pub fn is_exhausted(&self) -> bool {
-        self.ended
-            || match &self.paging {
-                Paging::Numbered { last, .. } => last.is_some_and(|last| self.number > last),
-                Paging::Single(_) => self.chained.is_none(),
-                Paging::Next(_) => false,
+    /// Brings the earliest batch back from disk once memory is empty.
+    fn refill(&mut self) {
+        if !self.memory.is_empty() || self.on_disk == 0 {
+            return;
+        }
+        match self.read_batch(SPILL_AT / 2) {
+            Ok(batch) => {
+                self.on_disk -= batch.len();
+                self.memory
+                    .extend(batch.into_iter().map(|r| (r.key.clone(), r)));
+                self.boundary = match self.on_disk {
+                    0 => None,
+                    _ => self.earliest_on_disk(),
+                };
             }
+            Err(e) => tracing::warn!("cannot read the spilled frontier back: {e}"),
+        }
     }
 
-    /// List pages handed out so far.
-    pub fn handed_out(&self) -> u64 {
-        self.handed_out
+    fn read_batch(&mut self, limit: usize) -> rusqlite::Result<Vec<Request>> {
+        let Some(conn) = &mut self.disk else {
+            return Ok(Vec::new());
+        };
+        let tx = conn.transaction()?;
+        let rows: Vec<(Vec<u8>, String)> = tx
+            .prepare_cached("SELECT key, request FROM pending ORDER BY key LIMIT ?1")?
+            .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        if let Some((last, _)) = rows.last() {
+            tx.execute("DELETE FROM pending WHERE key <= ?1", [last])?;
+        }
+        tx.commit()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(_, text)| serde_json::from_str(&text).ok())
+            .collect())
     }
+
+    fn earliest_on_disk(&self) -> Option<OrderKey> {
+        let conn = self.disk.as_ref()?;
+        conn.query_row("SELECT key FROM pending ORDER BY key LIMIT 1", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .ok()
+        .and_then(|bytes| OrderKey::from_bytes(&bytes))
+    }
+
+    fn give_up_disk(&mut self, e: rusqlite::Error) {
+        tracing::warn!("cannot use a temporary database for the frontier (kept in memory): {e}");
+        self.disk_failed = true;
+    }
+}
+
+fn open() -> rusqlite::Result<Connection> {
+    // An empty path is a private on-disk database, deleted on close.
+    let conn = Connection::open("")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2048;
+         CREATE TABLE pending (key BLOB PRIMARY KEY, request TEXT NOT NULL) WITHOUT ROWID;",
+    )?;
+    Ok(conn)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::request::{Sequence, Step};
     use super::*;
+    use crate::extract::Fields;
 
-    fn url(s: &str) -> Url {
-        Url::parse(s).unwrap()
+    fn request(key: OrderKey) -> Request {
+        Request {
+            url: Url::parse(&format!("http://h.test/{key}")).unwrap(),
+            key,
+            step: Step::List {
+                number: 1,
+                sequence: Sequence::Single,
+            },
+            carried: Fields::new(),
+        }
     }
 
     #[test]
-    fn numbered_with_last_page() {
-        let mut f = Frontier::new(Paging::Numbered {
-            template: "http://h.test/p/{page}".into(),
-            first: 2,
-            last: Some(4),
-        });
-        let pages: Vec<_> = std::iter::from_fn(|| f.next_page())
-            .map(|(u, _)| String::from(u))
-            .collect();
-        assert_eq!(
-            pages,
-            [
-                "http://h.test/p/2",
-                "http://h.test/p/3",
-                "http://h.test/p/4"
-            ]
-        );
-        assert!(f.is_exhausted());
-    }
-
-    #[test]
-    fn chain_follows_until_absent_or_seen() {
-        let mut f = Frontier::new(Paging::Next(url("http://h.test/a")));
-        assert_eq!(f.next_page(), Some((url("http://h.test/a"), 0)));
-        assert_eq!(f.next_page(), None, "the next page is not known yet");
-        assert!(!f.is_exhausted());
-        f.chain(Some(url("http://h.test/b")));
-        assert_eq!(f.next_page(), Some((url("http://h.test/b"), 0)));
-        f.chain(Some(url("http://h.test/a#top")));
-        assert_eq!(f.next_page(), None, "a loop back ends paging");
-        assert!(f.is_exhausted());
-    }
-
-    #[test]
-    fn chain_never_follows_other_schemes() {
-        let mut f = Frontier::new(Paging::Next(url("http://h.test/a")));
-        f.next_page();
-        f.chain(Some(url("javascript:void(0)")));
-        assert!(f.is_exhausted());
-    }
-
-    #[test]
-    fn resumes_where_committed() {
-        let paging = Paging::Numbered {
-            template: "http://h.test/p/{page}".into(),
-            first: 1,
-            last: Some(5),
-        };
-        let mut f = Frontier::new(paging.clone());
-        f.resume(&ResumePoint {
-            seq: 3,
-            next: NextPage::Number(4),
-        });
-        assert_eq!(f.next_page(), Some((url("http://h.test/p/4"), 4)));
-        assert_eq!(f.handed_out(), 4);
-        let mut f = Frontier::new(paging);
-        f.resume(&ResumePoint {
-            seq: 5,
-            next: NextPage::End,
-        });
-        assert!(f.is_exhausted());
-        let mut chain = Frontier::new(Paging::Next(url("http://h.test/a")));
-        chain.resume(&ResumePoint {
-            seq: 2,
-            next: NextPage::Url(url("http://h.test/c")),
-        });
-        assert_eq!(chain.next_page(), Some((url("http://h.test/c"), 0)));
-    }
-
-    #[test]
-    fn normalization() {
-        assert_eq!(
-            normalize(&url("HTTP://Example.COM:80/a?b=1#frag")),
-            "http://example.com/a?b=1"
-        );
-        assert_eq!(normalize(&url("https://h.test:443/")), "https://h.test/");
+    fn hands_out_the_earliest_first_across_the_spill() {
+        let mut frontier = Frontier::default();
+        let root = OrderKey::start(0);
+        // Pushed in reverse, past the spill threshold twice over.
+        let total = SPILL_AT as u32 * 2 + 5;
+        for i in (0..total).rev() {
+            frontier.push(request(root.child(i)));
+        }
+        assert!(frontier.on_disk > 0, "spilled");
+        assert!(frontier.memory.len() <= SPILL_AT);
+        // Something earlier than everything on disk still comes first.
+        frontier.push(request(root.clone()));
+        assert_eq!(frontier.pop().unwrap().key, root);
+        let mut last = None;
+        let mut count = 0;
+        while let Some(r) = frontier.pop() {
+            if let Some(last) = &last {
+                assert!(r.key > *last, "{} after {last}", r.key);
+            }
+            // Late arrivals land in order too.
+            if count == 100 {
+                frontier.push(request(root.child(total + 1)));
+                frontier.push(request(root.child(150).child(0)));
+            }
+            last = Some(r.key);
+            count += 1;
+        }
+        assert_eq!(count, total as usize + 2);
+        assert!(frontier.is_empty());
     }
 }

@@ -9,7 +9,10 @@
 mod details;
 mod driver;
 mod frontier;
+mod order;
+mod page;
 mod record;
+mod request;
 mod seen;
 mod summary;
 #[cfg(test)]
@@ -27,7 +30,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use frontier::normalize;
+pub use order::OrderKey;
 pub use record::Record;
+pub use request::{Request, Sequence, Step};
 pub use summary::{Failure, Summary};
 
 use crate::extract::Fields;
@@ -67,17 +72,21 @@ pub enum Event {
     PageDone(PageDone),
 }
 
-/// A list page whose records are all out: the unit a resumable crawl commits.
+/// A page whose records are all out: the unit a resumable crawl commits.
 #[derive(Debug, Clone)]
 pub struct PageDone {
-    /// The page's position in the crawl (0 for the first list page).
+    /// How many pages were done before this one (committed ones included).
     pub seq: u64,
+    /// The page's place in discovery order.
+    pub key: OrderKey,
     /// The page's URL, as requested.
     pub url: Url,
     /// How many records it produced.
     pub records: u32,
-    /// Where a crawl resumed after this page picks up.
-    pub resume: ResumePoint,
+    /// The requests this page discovered (the pages it leads to, its next
+    /// page): with every page before it done, they are where a resumed crawl
+    /// picks up.
+    pub children: Vec<Request>,
     /// Detail pages first fetched for this page, by normalised URL, so that a
     /// resumed crawl does not fetch them again for a later record (filled
     /// only with [`CrawlOptions::page_details`]).
@@ -87,31 +96,15 @@ pub struct PageDone {
     pub unique: Vec<String>,
 }
 
-/// Where paging continues.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResumePoint {
-    /// The sequence number of the next list page.
-    pub seq: u64,
-    /// Which page that is.
-    pub next: NextPage,
-}
-
-/// The next list page, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NextPage {
-    /// Page number `n` of a `{page}` template.
-    Number(u64),
-    /// A page found by a `next` link.
-    Url(Url),
-    /// Paging has ended.
-    End,
-}
-
 /// An earlier crawl's committed progress, to continue from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Resume {
-    /// Where paging continues.
-    pub point: ResumePoint,
+    /// Pages done so far.
+    pub done: u64,
+    /// Requests discovered and not yet done, in any order.
+    pub pending: Vec<Request>,
+    /// Normalised URLs of the pages already done (so they are not crawled again).
+    pub visited: Vec<String>,
     /// Detail pages already fetched, by normalised URL.
     pub details: Vec<(String, Fields)>,
     /// `unique` values already seen.
@@ -125,10 +118,10 @@ pub struct CrawlOptions {
     pub max_pages: Option<u64>,
     /// Stop after this many records (`--max-items`).
     pub max_items: Option<u64>,
-    /// List pages fetched ahead of the one being emitted, when the page range
-    /// is known; 0 (the default) means the larger of 8 and the concurrency,
-    /// enough to keep every permitted request busy on high-latency sites.
-    /// Open-ended paging fetches one list page at a time.
+    /// Pages fetched ahead of the one being emitted; 0 (the default) means
+    /// the larger of 8 and the concurrency, enough to keep every permitted
+    /// request busy on high-latency sites. Open-ended paging fetches one list
+    /// page of a sequence at a time.
     pub read_ahead: usize,
     /// Continue an earlier crawl instead of starting at the first page.
     pub resume: Option<Resume>,

@@ -3,20 +3,21 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::order::OrderKey;
 use crate::extract::Fields;
 
 /// A record: list fields then detail fields, in the order the spider declares them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     fields: Fields,
-    page: u64,
+    page: OrderKey,
     index: u32,
     /// The spider's `key` fields' values, when it declares a `key`.
     identity: Option<String>,
 }
 
 impl Record {
-    pub(crate) fn new(fields: Fields, page: u64, index: u32) -> Record {
+    pub(crate) fn new(fields: Fields, page: OrderKey, index: u32) -> Record {
         Record {
             fields,
             page,
@@ -46,9 +47,16 @@ impl Record {
         self.fields
     }
 
-    /// A stable key: the list page's position in the crawl and the item's on the page.
-    pub fn key(&self) -> (u64, u32) {
-        (self.page, self.index)
+    /// A stable key: the page's position in the crawl (its [`OrderKey`] as
+    /// text: `3` for the fourth list page of a plain crawl, `0.0.2.0` deeper
+    /// in a crawl with levels) and the item's on the page.
+    pub fn key(&self) -> (String, u32) {
+        (self.page.to_string(), self.index)
+    }
+
+    /// The page's place in discovery order.
+    pub fn order(&self) -> &OrderKey {
+        &self.page
     }
 
     /// The record's identity from the spider's `key` fields (SPEC §6): the

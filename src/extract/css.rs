@@ -75,6 +75,25 @@ impl CssRule {
         Value::Array(values)
     }
 
+    /// Every match inside `scope` with its value, as if the rule ended in
+    /// `[]` (matches without a value left out): seed links take every match.
+    pub fn matches<'a>(&self, scope: ElementRef<'a>, base: &Url) -> Vec<(ElementRef<'a>, Value)> {
+        let elements: Vec<ElementRef<'a>> = match &self.selector {
+            None => vec![scope],
+            Some(selector) => scope.select(selector).collect(),
+        };
+        elements
+            .into_iter()
+            .filter_map(|element| Some((element, self.value_of(element, base)?)))
+            .collect()
+    }
+
+    /// Whether the rule reads its scope element itself or starts from it:
+    /// no CSS part (`::text`, `::attr(title)`) or a leading `:scope`.
+    pub fn reads_scope(&self) -> bool {
+        self.selector.is_none() || self.source.starts_with(":scope")
+    }
+
     /// The selector as the spider file wrote it.
     pub fn source(&self) -> &str {
         &self.source

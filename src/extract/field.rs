@@ -173,6 +173,11 @@ impl Read {
         self.filters.apply(value, at.page.url)
     }
 
+    /// Whether this read starts from its scope element (see [`CssRule::reads_scope`]).
+    pub fn reads_scope(&self) -> bool {
+        matches!(&self.input, Input::Css(rule) if rule.reads_scope())
+    }
+
     /// Whether this read needs an item (`::index`) or a list page (`::page`).
     pub fn reads_list_position(&self) -> bool {
         matches!(
@@ -221,6 +226,12 @@ impl Scope {
             source: text.to_string(),
             selector: compile(text)?,
         })
+    }
+
+    /// Whether the elements are found from the scope element itself
+    /// (a selector starting with `:scope`).
+    pub fn reads_scope(&self) -> bool {
+        matches!(self, Scope::Css { source, .. } if source.is_empty() || source.starts_with(":scope"))
     }
 
     fn source(&self) -> &str {
@@ -313,6 +324,24 @@ impl Field {
                     }
                 }
                 Value::Object(object)
+            }
+        }
+    }
+
+    /// Reads the field on a page for one element of it (a seed link, SPEC
+    /// §11 "Seed fields"): a selector with no CSS part or a leading `:scope`
+    /// reads inside `element`, any other inside `page`. A fallback decides
+    /// alternative by alternative.
+    pub fn html_for(&self, element: ElementRef<'_>, page: ElementRef<'_>, at: &At<'_>) -> Value {
+        let scope = |own: bool| if own { element } else { page };
+        match self {
+            Field::Read(read) => read.html(scope(read.reads_scope()), at),
+            Field::Fallback(reads) => {
+                first_present(reads.iter().map(|r| r.html(scope(r.reads_scope()), at)))
+            }
+            Field::Const(_) => self.html(page, at),
+            Field::Each { each: found, .. } | Field::Rows { rows: found, .. } => {
+                self.html(scope(found.reads_scope()), at)
             }
         }
     }

@@ -7,6 +7,8 @@ use serde_json::Value;
 use super::field::{read_html, read_json, At, Field, PageInfo, Read};
 use super::filter::Chain;
 use super::json::JsonPath;
+use super::links::UrlFilter;
+use super::sitemap::{robots_sitemaps, Sitemap, SitemapEntry, SitemapError, SitemapKind};
 use super::{ExtractError, Fields};
 
 /// How a page's body is read.
@@ -105,7 +107,7 @@ pub enum ItemRule {
     /// JSON: one item per element of the array at this path (an object is one item).
     Json(JsonPath),
     /// Sitemap: one item per `<url>` whose `loc` the filter keeps.
-    Sitemap(super::links::UrlFilter),
+    Sitemap(UrlFilter),
     /// `[links]`: the page's links are the items (see `levels::LinkRule`).
     Links(super::levels::LinkRule),
 }
@@ -220,6 +222,10 @@ pub fn extract_list(
         (Format::Json(source), ItemRule::Json(items)) => {
             json_list(rule, items, &source.document(body)?, page)
         }
+        (Format::Sitemap, ItemRule::Sitemap(filter)) => sitemap_list(rule, filter, body, page),
+        (_, ItemRule::Links(_)) => Err(ExtractError(
+            "the pages of a [links] crawl are read by extract_link_page, not as list pages".into(),
+        )),
         _ => Err(ExtractError(
             "the list's format and item rule disagree".into(),
         )),
@@ -331,8 +337,69 @@ fn json_item(rule: &ListRule, item: &Value, page: &PageInfo<'_>, index: usize) -
     }
 }
 
+/// A sitemap page: a robots.txt's `Sitemap:` lines, a `<sitemapindex>`'s
+/// sitemaps (the filter is for pages, not for sitemaps), or the `<url>`
+/// entries of a `<urlset>` whose `loc` the filter keeps, as items.
+fn sitemap_list(
+    rule: &ListRule,
+    filter: &UrlFilter,
+    body: &str,
+    page: &PageInfo<'_>,
+) -> Result<ListPage, ExtractError> {
+    let mut list = ListPage::default();
+    if page.url.path() == "/robots.txt" {
+        list.sitemaps = robots_sitemaps(body);
+        return Ok(list);
+    }
+    let sitemap = Sitemap::read(body.as_bytes()).map_err(sitemap_error)?;
+    let kind = sitemap.kind();
+    for entry in sitemap {
+        let entry = entry.map_err(sitemap_error)?;
+        match kind {
+            SitemapKind::Index => list.sitemaps.push(entry.loc),
+            SitemapKind::Urlset if filter.keeps(&entry.loc) => {
+                let index = list.items.len();
+                list.items.push(sitemap_item(rule, entry, page, index));
+            }
+            SitemapKind::Urlset => {}
+        }
+    }
+    Ok(list)
+}
+
+/// The entry as an object (absent children are `null`), then the fields
+/// read inside it; without fields, the whole object.
+fn sitemap_item(rule: &ListRule, entry: SitemapEntry, page: &PageInfo<'_>, index: usize) -> Fields {
+    let text = |value: Option<String>| value.map_or(Value::Null, Value::String);
+    let object = Fields::from_iter([
+        ("loc".to_string(), Value::String(entry.loc)),
+        ("lastmod".to_string(), text(entry.lastmod)),
+        ("changefreq".to_string(), text(entry.changefreq)),
+        ("priority".to_string(), text(entry.priority)),
+    ]);
+    if rule.fields.is_empty() {
+        return object;
+    }
+    let at = At {
+        page,
+        index: Some(index),
+    };
+    read_json(&rule.fields, &Value::Object(object), &at)
+}
+
+/// The sitemap's error with its cause (a broken gzip stream says why).
+fn sitemap_error(error: SitemapError) -> ExtractError {
+    let mut message = format!("the sitemap cannot be read: {error}");
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    ExtractError(message)
+}
+
 /// A non-empty string value, trimmed.
-fn as_link(value: &Value) -> Option<String> {
+pub(super) fn as_link(value: &Value) -> Option<String> {
     match value {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
         _ => None,

@@ -3,12 +3,18 @@
 //! A server's Content-Length is a claim, not a size to allocate: the buffer
 //! starts at most [`MAX_PREALLOCATE`] and grows with the bytes that arrive.
 
+use std::io::Read;
+
 use encoding_rs::{Encoding, UTF_8};
+use flate2::bufread::MultiGzDecoder;
 
 use super::FetchErrorKind;
 
 /// The most allocated for a body before any of it arrives.
 const MAX_PREALLOCATE: u64 = 1024 * 1024;
+
+/// The two bytes every gzip stream starts with (RFC 1952 §2.3.1).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// How much of a body is read, and what happens to a longer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +28,40 @@ pub enum Cap {
     Lines(u64),
 }
 
-/// Reads the body chunk by chunk, refusing it or cutting it short at `cap`.
-pub async fn read(mut response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, FetchErrorKind> {
+/// Reads the body chunk by chunk, refusing it or cutting it short at `cap`;
+/// a page's body that is gzip is then gunzipped within the same cap.
+pub async fn read(response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, FetchErrorKind> {
+    let body = read_raw(response, cap).await?;
+    match cap {
+        Cap::Refuse(limit) => gunzip_if_gzip(body, limit),
+        // robots.txt is text; a cut-short gzip stream would not inflate anyway.
+        Cap::Lines(_) => Ok(body),
+    }
+}
+
+/// A body that starts with the gzip magic bytes, gunzipped (concatenated
+/// members one after the other, as `gunzip` does); any other as it is.
+///
+/// SPEC §11: "A body that is gzip is gunzipped whatever its Content-Type" —
+/// sitemaps are served as `.xml.gz` files, which no Content-Encoding
+/// announces. What it inflates to is held to `max_body` like any body, so a
+/// few KB cannot become gigabytes in memory.
+pub fn gunzip_if_gzip(body: Vec<u8>, limit: u64) -> Result<Vec<u8>, FetchErrorKind> {
+    if !body.starts_with(&GZIP_MAGIC) {
+        return Ok(body);
+    }
+    let mut plain = Vec::with_capacity(initial_capacity(Some(body.len() as u64 * 4), limit));
+    MultiGzDecoder::new(body.as_slice())
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut plain)
+        .map_err(|e| FetchErrorKind::Network(format!("the gzip body does not inflate ({e})")))?;
+    match plain.len() as u64 > limit {
+        true => Err(FetchErrorKind::TooLarge(limit)),
+        false => Ok(plain),
+    }
+}
+
+async fn read_raw(mut response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, FetchErrorKind> {
     let (Cap::Refuse(limit) | Cap::Lines(limit)) = cap;
     let claimed = response.content_length();
     if matches!(cap, Cap::Refuse(_)) && claimed.is_some_and(|len| len > limit) {
@@ -115,6 +153,59 @@ mod tests {
         assert_eq!(initial_capacity(Some(300), 10 << 20), 300);
         assert_eq!(initial_capacity(None, 10 << 20), 16 * 1024);
         assert_eq!(initial_capacity(Some(5000), 100), 100);
+    }
+
+    fn gzip(parts: &[&[u8]]) -> Vec<u8> {
+        use flate2::{write::GzEncoder, Compression};
+        use std::io::Write;
+        let mut out = Vec::new();
+        for part in parts {
+            let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+            encoder.write_all(part).unwrap();
+            out.extend(encoder.finish().unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn gzip_bodies_are_gunzipped_within_the_limit() {
+        let xml = b"<urlset><url><loc>https://a.test/</loc></url></urlset>".to_vec();
+        let plain = gunzip_if_gzip(xml.clone(), 10);
+        assert_eq!(plain, Ok(xml.clone()), "a plain body is left as it is");
+        assert_eq!(gunzip_if_gzip(gzip(&[&xml]), 1 << 20), Ok(xml.clone()));
+        assert_eq!(
+            gunzip_if_gzip(gzip(&[b"<a>", b"</a>"]), 100),
+            Ok(b"<a></a>".to_vec()),
+            "concatenated members"
+        );
+        let len = xml.len() as u64;
+        assert_eq!(gunzip_if_gzip(gzip(&[&xml]), len), Ok(xml.clone()));
+        assert_eq!(
+            gunzip_if_gzip(gzip(&[&xml]), len - 1),
+            Err(FetchErrorKind::TooLarge(len - 1))
+        );
+        let bomb = gzip(&[&vec![b' '; 50 << 20]]);
+        assert!(bomb.len() < 100_000);
+        assert_eq!(
+            gunzip_if_gzip(bomb, 10 << 20),
+            Err(FetchErrorKind::TooLarge(10 << 20))
+        );
+        let mut cut = gzip(&[&xml]);
+        cut.truncate(cut.len() / 2);
+        let broken = gunzip_if_gzip(cut, 1 << 20).unwrap_err();
+        assert!(broken.to_string().contains("gzip"), "{broken}");
+    }
+
+    #[tokio::test]
+    async fn a_page_body_is_gunzipped_and_robots_txt_is_not() {
+        let body = gzip(&[b"<p>hello</p>"]);
+        let response = |bytes: Vec<u8>| reqwest::Response::from(axum::http::Response::new(bytes));
+        let page = read(response(body.clone()), Cap::Refuse(1 << 20)).await;
+        assert_eq!(page, Ok(b"<p>hello</p>".to_vec()));
+        let small = read(response(body.clone()), Cap::Refuse(5)).await;
+        assert_eq!(small, Err(FetchErrorKind::TooLarge(5)));
+        let robots = read(response(body.clone()), Cap::Lines(1 << 20)).await;
+        assert_eq!(robots, Ok(body));
     }
 
     #[test]

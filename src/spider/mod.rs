@@ -6,6 +6,7 @@
 //! Nothing here touches the network.
 
 mod fields;
+mod levels;
 mod limits;
 mod raw;
 mod values;
@@ -17,8 +18,10 @@ use url::Url;
 
 use crate::extract::{
     compile_css, split_pipe, Chain, DetailRule, Field, Format, ItemRule, JsonPath, JsonSource,
-    Keep, Kind, ListRule,
+    Keep, Kind, ListRule, SeedRule,
 };
+use fields::FieldList;
+use levels::{seed_fields, seed_names, SITEMAP_NAMES};
 pub use limits::{Limits, Rate};
 pub use values::{format_duration, parse_duration, parse_rate, parse_size};
 
@@ -30,7 +33,7 @@ pub struct Spider {
     /// Which list pages to visit (with seeds or `[links]`: `Single(start)`).
     pub paging: Paging,
     /// `[[seed]]` levels above the list, outermost first (SPEC §8).
-    pub seeds: Vec<crate::extract::SeedRule>,
+    pub seeds: Vec<SeedRule>,
     /// How a list page becomes items.
     pub list: ListRule,
     /// Optional detail page per item.
@@ -118,6 +121,7 @@ impl Spider {
     /// Validates spider TOML; `origin` names it in errors, `default_name` is used without `name`.
     pub fn from_toml(text: &str, origin: &str, default_name: &str) -> Result<Spider, SpiderError> {
         let doc: toml::Table = toml::from_str(text).map_err(|e| syntax_error(origin, text, &e))?;
+        levels::check_seed_shape(&doc, origin)?;
         if let Some((key, nearest)) = raw::unknown_key(&doc) {
             let hint = nearest
                 .map(|k| format!("; did you mean `{k}`?"))
@@ -181,25 +185,30 @@ impl Builder<'_> {
         if name.trim().is_empty() {
             return Err(self.err("name", "a non-empty name"));
         }
-        let list_raw = raw
-            .list
-            .as_ref()
-            .ok_or_else(|| self.err("list", "a [list] section"))?;
-        let next_source = self.next_source(&raw, list_raw)?;
-        let paging = self.paging(&raw, next_source.is_some())?;
-        let list = self.list(list_raw, next_source)?;
-        let detail = match &raw.detail {
-            Some(detail) => Some(self.detail(detail, &list)?),
-            None => None,
-        };
-        let all = known_names(&list, detail.as_ref());
+        let seeds = self.seeds(&raw.seed)?;
+        let (paging, list, detail) =
+            match (&raw.list, &raw.links) {
+                (Some(list), None) => self.list_crawl(&raw, list, &seeds)?,
+                (None, Some(links)) => self.link_crawl(&raw, links, &seeds)?,
+                (Some(_), Some(_)) => return Err(self.err(
+                    "links",
+                    "[links] instead of [list], not both: [links] makes the page's links the items",
+                )),
+                (None, None) => {
+                    return Err(self.err(
+                        "list",
+                        "a [list] section (or [links], to follow a page's links)",
+                    ))
+                }
+            };
+        let all = known_names(&seeds, &list, detail.as_ref());
         let key = self.names("key", raw.key.as_ref(), all.as_deref())?;
         let omit = self.names("omit", raw.omit.as_ref(), all.as_deref())?;
         let limits = Limits::from_raw(&raw.limits).map_err(|(key, msg)| self.err(key, msg))?;
         Ok(Spider {
             name,
             paging,
-            seeds: Vec::new(),
+            seeds,
             list,
             detail,
             key,
@@ -212,20 +221,41 @@ impl Builder<'_> {
         SpiderError::at(self.origin, key, format!("expected {}", expected.into()))
     }
 
+    /// A crawl of list pages: started by `start`, or by the last seed
+    /// level's links, whose list sequences then page by `next` or `page_param`.
+    fn list_crawl(
+        &self,
+        raw: &raw::RawSpider,
+        list: &raw::RawList,
+        seeds: &[SeedRule],
+    ) -> Result<(Paging, ListRule, Option<DetailRule>), SpiderError> {
+        let next = self.next_source(raw, list)?;
+        let paging = match seeds.is_empty() {
+            true => self.paging(raw, next.is_some())?,
+            false => self.single_start(raw, "[[seed]]")?,
+        };
+        let list = self.list(list, next, seeds)?;
+        let detail = match &raw.detail {
+            Some(detail) => Some(self.detail(detail, seeds, &list)?),
+            None => None,
+        };
+        Ok((paging, list, detail))
+    }
+
+    /// `next` with the key it was written at.
     fn next_source<'r>(
         &self,
         raw: &'r raw::RawSpider,
         list: &'r raw::RawList,
-    ) -> Result<Option<&'r str>, SpiderError> {
+    ) -> Result<Option<(&'static str, &'r str)>, SpiderError> {
         match (&raw.next, &list.next) {
             (Some(_), Some(_)) => Err(self.err(
                 "list.next",
                 "`next` once, at the top level or under [list], not both",
             )),
-            (top, under) => Ok(top
-                .as_deref()
-                .or(under.as_deref())
-                .filter(|s| !s.trim().is_empty())),
+            (Some(top), None) => Ok(Some(("next", top))),
+            (None, Some(under)) => Ok(Some(("list.next", under))),
+            (None, None) => Ok(None),
         }
     }
 
@@ -291,7 +321,35 @@ impl Builder<'_> {
         }
     }
 
-    fn list(&self, raw: &raw::RawList, next: Option<&str>) -> Result<ListRule, SpiderError> {
+    fn list(
+        &self,
+        raw: &raw::RawList,
+        next: Option<(&'static str, &str)>,
+        seeds: &[SeedRule],
+    ) -> Result<ListRule, SpiderError> {
+        if raw.format.as_deref() == Some("sitemap") {
+            return self.sitemap_list(raw, next.map(|(key, _)| key), seeds);
+        }
+        if let Some(other) = raw
+            .format
+            .as_deref()
+            .filter(|f| !["html", "json"].contains(f))
+        {
+            return Err(self.err(
+                "list.format",
+                format!("\"html\", \"json\" or \"sitemap\", found \"{other}\""),
+            ));
+        }
+        for (key, given) in [("list.allow", &raw.allow), ("list.deny", &raw.deny)] {
+            if given.is_some() {
+                return Err(self.err(
+                    key,
+                    "this key only with format = \"sitemap\" (or under [links])",
+                ));
+            }
+        }
+        let next = next.filter(|(_, source)| !source.trim().is_empty());
+        let page_param = self.page_param(raw, next.is_some(), seeds)?;
         let format = self.format("list", raw.format.as_deref(), &raw.json_from, &raw.json_re)?;
         let json = format.is_json();
         let item = if json {
@@ -320,7 +378,11 @@ impl Builder<'_> {
             }
         };
         let fields = self.fields("list.fields", &raw.fields, json)?;
-        let known = (!(json && fields.is_empty())).then(|| names_of(&fields));
+        let known = (!(json && fields.is_empty())).then(|| {
+            let mut known = seed_names(seeds);
+            known.extend(names_of(&fields));
+            known
+        });
         let keep = Keep {
             require: self.names("list.require", raw.require.as_ref(), known.as_deref())?,
             unique: self.names("list.unique", raw.unique.as_ref(), known.as_deref())?,
@@ -329,25 +391,33 @@ impl Builder<'_> {
             format,
             item,
             fields,
-            next: next.map(|n| self.read("next", n, json)).transpose()?,
+            next: next
+                .map(|(key, source)| self.read(key, source, json))
+                .transpose()?,
             stop: raw
                 .stop
                 .as_deref()
                 .map(|s| self.path("list.stop", s))
                 .transpose()?,
-            page_param: None,
+            page_param,
             keep,
         })
     }
 
-    fn detail(&self, raw: &raw::RawDetail, list: &ListRule) -> Result<DetailRule, SpiderError> {
-        let format = self.format(
-            "detail",
-            raw.format.as_deref(),
-            &raw.json_from,
-            &raw.json_re,
-        )?;
-        let (follow, filters) = split_pipe(&raw.follow);
+    fn detail(
+        &self,
+        raw: &raw::RawDetail,
+        seeds: &[SeedRule],
+        list: &ListRule,
+    ) -> Result<DetailRule, SpiderError> {
+        let written = raw.follow.as_deref().ok_or_else(|| {
+            SpiderError::at(
+                self.origin,
+                "detail.follow",
+                "missing; this key is required with [list] (the list field holding the detail page's URL)",
+            )
+        })?;
+        let (follow, filters) = split_pipe(written);
         let follow = follow.trim().to_string();
         let follow_filters = match filters {
             Some(chain) => {
@@ -355,9 +425,12 @@ impl Builder<'_> {
             }
             None => Chain::default(),
         };
-        let whole_items = list.fields.is_empty() && matches!(list.item, ItemRule::Json(_));
-        if !whole_items && !list.fields.iter().any(|(name, _)| name == &follow) {
-            let names: Vec<_> = list.fields.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let list_names = list_names(list);
+        if let Some(names) = list_names
+            .as_ref()
+            .filter(|n| !n.contains(&follow.as_str()))
+        {
+            let names: Vec<_> = names.iter().map(|n| format!("`{n}`")).collect();
             return Err(self.err(
                 "detail.follow",
                 format!(
@@ -366,20 +439,12 @@ impl Builder<'_> {
                 ),
             ));
         }
-        let fields = self.fields("detail.fields", &raw.fields, format.is_json())?;
-        if let Some((name, _)) = fields.iter().find(|(_, f)| f.reads_list_position()) {
-            return Err(self.err(
-                format!("detail.fields.{name}"),
-                "`::index` and `::page` in [list] fields: a detail page may be shared by items of several list pages",
-            ));
-        }
-        let mut known = names_of(&list.fields);
-        known.extend(names_of(&fields));
-        let known = (!whole_items).then_some(known);
-        let keep = Keep {
-            require: self.names("detail.require", raw.require.as_ref(), known.as_deref())?,
-            unique: self.names("detail.unique", raw.unique.as_ref(), known.as_deref())?,
-        };
+        let known = list_names.map(|names| {
+            let mut known = seed_names(seeds);
+            known.extend(names);
+            known
+        });
+        let (format, fields, keep) = self.detail_body(raw, known)?;
         Ok(DetailRule {
             follow,
             follow_filters,
@@ -387,6 +452,37 @@ impl Builder<'_> {
             fields,
             keep,
         })
+    }
+
+    /// A detail page's format, fields and `require`/`unique`, which may name
+    /// the fields `before` it (seed and list fields; `None`: any name).
+    fn detail_body(
+        &self,
+        raw: &raw::RawDetail,
+        before: Option<Vec<&str>>,
+    ) -> Result<(Format, FieldList, Keep), SpiderError> {
+        let format = self.format(
+            "detail",
+            raw.format.as_deref(),
+            &raw.json_from,
+            &raw.json_re,
+        )?;
+        let fields = self.fields("detail.fields", &raw.fields, format.is_json())?;
+        if let Some((name, _)) = fields.iter().find(|(_, f)| f.reads_list_position()) {
+            return Err(self.err(
+                format!("detail.fields.{name}"),
+                "`::index` and `::page` in [list] fields: a detail page may be shared by items of several list pages",
+            ));
+        }
+        let known = before.map(|mut known| {
+            known.extend(names_of(&fields));
+            known
+        });
+        let keep = Keep {
+            require: self.names("detail.require", raw.require.as_ref(), known.as_deref())?,
+            unique: self.names("detail.unique", raw.unique.as_ref(), known.as_deref())?,
+        };
+        Ok((format, fields, keep))
     }
 
     /// `format`, with `json_from` or `json_re` for JSON inside HTML.
@@ -457,13 +553,26 @@ fn names_of(fields: &[(String, Field)]) -> Vec<&str> {
     fields.iter().map(|(name, _)| name.as_str()).collect()
 }
 
-/// Every field name a record can have, or `None` when whole JSON items make
-/// the names the server's choice.
-fn known_names<'a>(list: &'a ListRule, detail: Option<&'a DetailRule>) -> Option<Vec<&'a str>> {
-    if list.fields.is_empty() && matches!(list.item, ItemRule::Json(_)) {
-        return None;
+/// The names a list item has: its fields, a sitemap entry's parts when a
+/// sitemap list has none, or `None` when whole JSON items make the names
+/// the server's choice.
+fn list_names(list: &ListRule) -> Option<Vec<&str>> {
+    match (&list.item, list.fields.is_empty()) {
+        (ItemRule::Json(_), true) => None,
+        (ItemRule::Sitemap(_), true) => Some(SITEMAP_NAMES.to_vec()),
+        _ => Some(names_of(&list.fields)),
     }
-    let mut names = names_of(&list.fields);
+}
+
+/// Every field name a record can have (seed, list, detail), or `None` when
+/// whole JSON items make the names the server's choice.
+fn known_names<'a>(
+    seeds: &'a [SeedRule],
+    list: &'a ListRule,
+    detail: Option<&'a DetailRule>,
+) -> Option<Vec<&'a str>> {
+    let mut names = seed_names(seeds);
+    names.extend(list_names(list)?);
     names.extend(detail.iter().flat_map(|d| names_of(&d.fields)));
     Some(names)
 }
@@ -474,19 +583,30 @@ fn one_line(text: &str) -> String {
 }
 
 impl Spider {
-    /// The record's fields in order with the kind of value each holds: list
-    /// fields, then detail fields not already listed, without `omit`ted ones.
-    /// Database outputs type their columns from it.
+    /// The record's fields in order with the kind of value each holds: seed
+    /// fields (outermost level first), list fields (a sitemap's entry parts
+    /// when it names none), then detail fields, each name once, without
+    /// `omit`ted ones. Database outputs type their columns from it.
     pub fn columns(&self) -> Vec<(String, Kind)> {
-        let mut columns: Vec<(String, Kind)> = Vec::new();
+        let sitemap_parts = match (&self.list.item, self.list.fields.is_empty()) {
+            (ItemRule::Sitemap(_), true) => &SITEMAP_NAMES[..],
+            _ => &[],
+        };
+        let seeds = seed_fields(&self.seeds).map(|(name, field)| (name.as_str(), field.kind()));
+        let parts = sitemap_parts.iter().map(|name| (*name, Kind::Text));
+        let list = self.list.fields.iter();
         let detail = self.detail.iter().flat_map(|d| &d.fields);
-        for (name, field) in self.list.fields.iter().chain(detail) {
-            if self.omit.contains(name) {
+        let fields = list
+            .chain(detail)
+            .map(|(name, field)| (name.as_str(), field.kind()));
+        let mut columns: Vec<(String, Kind)> = Vec::new();
+        for (name, kind) in seeds.chain(parts).chain(fields) {
+            if self.omit.iter().any(|omitted| omitted == name) {
                 continue;
             }
             match columns.iter_mut().find(|(n, _)| n == name) {
-                Some(column) => column.1 = field.kind(),
-                None => columns.push((name.clone(), field.kind())),
+                Some(column) => column.1 = kind,
+                None => columns.push((name.to_string(), kind)),
             }
         }
         columns
@@ -496,60 +616,11 @@ impl Spider {
 impl fmt::Display for Spider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "spider `{}`", self.name)?;
-        match &self.paging {
-            Paging::Single(url) => writeln!(f, "  start:   {url} (one page)")?,
-            Paging::Numbered { template, first, last: Some(last) } => {
-                writeln!(f, "  start:   {template}, pages {first} to {last}")?
-            }
-            Paging::Numbered { template, first, last: None } => writeln!(
-                f,
-                "  start:   {template}, from page {first} until a page has no items or answers 404/410"
-            )?,
-            Paging::Next(url) => writeln!(f, "  start:   {url}, following `next` until it is absent")?,
-        }
-        match &self.list.item {
-            ItemRule::Css { source, .. } => {
-                writeln!(f, "  list:    HTML, one record per `{source}`")?
-            }
-            ItemRule::Json(path) => writeln!(
-                f,
-                "  list:    JSON{}, one record per element of `{}`",
-                json_source(&self.list.format),
-                path.source()
-            )?,
-            ItemRule::Sitemap(_) => writeln!(f, "  list:    a sitemap, one record per <url>")?,
-            ItemRule::Links(_) => writeln!(f, "  links:   every link of the page")?,
-        }
-        if let Some(next) = &self.list.next {
-            writeln!(f, "  next:    {next}")?;
-        }
-        if let Some(stop) = &self.list.stop {
-            writeln!(
-                f,
-                "  stop:    after a page where `{}` is true",
-                stop.source()
-            )?;
-        }
-        write_fields(f, "list", &self.list.fields)?;
-        write_keep(f, "list", &self.list.keep)?;
+        self.write_start(f)?;
+        levels::write_seeds(f, &self.seeds)?;
+        self.write_list(f)?;
         if let Some(detail) = &self.detail {
-            let kind = if detail.format.is_json() {
-                "JSON"
-            } else {
-                "HTML"
-            };
-            let filters = match detail.follow_filters.is_empty() {
-                true => String::new(),
-                false => format!(" | {}", detail.follow_filters),
-            };
-            writeln!(
-                f,
-                "  detail:  {kind}{} page at field `{}`{filters}",
-                json_source(&detail.format),
-                detail.follow
-            )?;
-            write_fields(f, "detail", &detail.fields)?;
-            write_keep(f, "detail", &detail.keep)?;
+            write_detail(f, detail)?;
         }
         if !self.key.is_empty() {
             writeln!(
@@ -563,6 +634,94 @@ impl fmt::Display for Spider {
         }
         write!(f, "{}", self.limits)
     }
+}
+
+impl Spider {
+    fn write_start(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.paging {
+            Paging::Single(url) => writeln!(f, "  start:   {url} ({})", self.start_role()),
+            Paging::Numbered { template, first, last: Some(last) } => {
+                writeln!(f, "  start:   {template}, pages {first} to {last}")
+            }
+            Paging::Numbered { template, first, last: None } => writeln!(
+                f,
+                "  start:   {template}, from page {first} until a page has no items or answers 404/410"
+            ),
+            Paging::Next(url) => writeln!(f, "  start:   {url}, following `next` until it is absent"),
+        }
+    }
+
+    fn write_list(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.list.item {
+            ItemRule::Css { source, .. } => {
+                writeln!(f, "  list:    HTML, one record per `{source}`")?
+            }
+            ItemRule::Json(path) => writeln!(
+                f,
+                "  list:    JSON{}, one record per element of `{}`",
+                json_source(&self.list.format),
+                path.source()
+            )?,
+            ItemRule::Sitemap(filter) => {
+                writeln!(
+                    f,
+                    "  list:    a sitemap, one record per <url> (an index or robots.txt leads to more sitemaps)"
+                )?;
+                levels::write_filter(f, filter)?;
+            }
+            // A link crawl's records are its detail pages.
+            ItemRule::Links(rule) => return levels::write_links(f, rule),
+        }
+        if let Some(next) = &self.list.next {
+            writeln!(f, "  next:    {next}")?;
+        }
+        if let Some(param) = &self.list.page_param {
+            writeln!(
+                f,
+                "  paging:  each list counts `{param}=1, 2, 3 …` until a page has no items"
+            )?;
+        }
+        if let Some(stop) = &self.list.stop {
+            writeln!(
+                f,
+                "  stop:    after a page where `{}` is true",
+                stop.source()
+            )?;
+        }
+        match (&self.list.item, self.list.fields.is_empty()) {
+            (ItemRule::Sitemap(_), true) => writeln!(
+                f,
+                "  list fields: each entry whole ({})",
+                SITEMAP_NAMES.join(", ")
+            )?,
+            _ => write_fields(f, "list", &self.list.fields)?,
+        }
+        write_keep(f, "list", &self.list.keep)
+    }
+}
+
+fn write_detail(f: &mut fmt::Formatter<'_>, detail: &DetailRule) -> fmt::Result {
+    let kind = if detail.format.is_json() {
+        "JSON"
+    } else {
+        "HTML"
+    };
+    let source = json_source(&detail.format);
+    if detail.follow.is_empty() {
+        writeln!(f, "  detail:  {kind}{source}, every link kept")?;
+    } else {
+        let filters = match detail.follow_filters.is_empty() {
+            true => String::new(),
+            false => format!(" | {}", detail.follow_filters),
+        };
+        writeln!(
+            f,
+            "  detail:  {kind}{source} page at field `{}`{filters}",
+            detail.follow
+        )?;
+    }
+    write_fields(f, "detail", &detail.fields)?;
+    write_keep(f, "detail", &detail.keep)
 }
 
 fn json_source(format: &Format) -> String {

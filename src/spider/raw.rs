@@ -12,10 +12,14 @@ pub const TOP_KEYS: &[&str] = &[
     "next",
     "key",
     "omit",
+    "seed",
     "list",
+    "links",
     "detail",
     "limits",
 ];
+/// Keys of each `[[seed]]`.
+pub const SEED_KEYS: &[&str] = &["links", "next", "format", "json_from", "json_re", "fields"];
 /// Keys of `[list]`.
 pub const LIST_KEYS: &[&str] = &[
     "format",
@@ -28,7 +32,12 @@ pub const LIST_KEYS: &[&str] = &[
     "fields",
     "require",
     "unique",
+    "allow",
+    "deny",
+    "page_param",
 ];
+/// Keys of `[links]`.
+pub const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
 /// Keys of `[detail]`.
 pub const DETAIL_KEYS: &[&str] = &[
     "follow",
@@ -64,7 +73,10 @@ pub struct RawSpider {
     pub next: Option<String>,
     pub key: Option<Names>,
     pub omit: Option<Names>,
+    #[serde(default)]
+    pub seed: Vec<RawSeed>,
     pub list: Option<RawList>,
+    pub links: Option<RawLinks>,
     pub detail: Option<RawDetail>,
     #[serde(default)]
     pub limits: RawLimits,
@@ -84,12 +96,38 @@ pub struct RawList {
     pub fields: IndexMap<String, toml::Value>,
     pub require: Option<Names>,
     pub unique: Option<Names>,
+    pub allow: Option<Vec<String>>,
+    pub deny: Option<Vec<String>>,
+    pub page_param: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSeed {
+    pub links: String,
+    pub next: Option<String>,
+    pub format: Option<String>,
+    pub json_from: Option<String>,
+    pub json_re: Option<String>,
+    #[serde(default)]
+    pub fields: IndexMap<String, toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLinks {
+    pub within: Option<String>,
+    pub allow: Option<Vec<String>>,
+    pub deny: Option<Vec<String>>,
+    pub depth: Option<i64>,
+    pub hosts: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDetail {
-    pub follow: String,
+    /// Required with `[list]`; there is none with `[links]`.
+    pub follow: Option<String>,
     pub format: Option<String>,
     pub json_from: Option<String>,
     pub json_re: Option<String>,
@@ -151,13 +189,23 @@ impl NumberOrText {
 
 /// Finds the first key the spider file should not have, with the nearest valid one.
 pub fn unknown_key(doc: &toml::Table) -> Option<(String, Option<&'static str>)> {
-    let sections: [(&str, &[&str]); 3] = [
+    let sections: [(&str, &[&str]); 4] = [
         ("list", LIST_KEYS),
+        ("links", LINKS_KEYS),
         ("detail", DETAIL_KEYS),
         ("limits", LIMIT_KEYS),
     ];
     if let Some(found) = unknown_in(doc, "", TOP_KEYS) {
         return Some(found);
+    }
+    if let Some(toml::Value::Array(seeds)) = doc.get("seed") {
+        for (i, seed) in seeds.iter().enumerate() {
+            if let toml::Value::Table(table) = seed {
+                if let Some(found) = unknown_in(table, &format!("seed[{i}]"), SEED_KEYS) {
+                    return Some(found);
+                }
+            }
+        }
     }
     for (section, keys) in sections {
         if let Some(toml::Value::Table(table)) = doc.get(section) {

@@ -5,7 +5,8 @@
 //! prefix of the crawl: whole pages, then part of one. A checkpoint makes the
 //! sink durable first (flush + fsync, or a database commit) and then, in one
 //! transaction here, records the sink's position, the pages now done, the
-//! detail pages they fetched and where paging continues. A rerun cuts the
+//! detail pages they fetched and the requests they discovered (the frontier:
+//! every page not yet done, at every level). A rerun cuts the
 //! output back to that position and continues from there: records of the
 //! page that was half written are dropped and written again, nothing
 //! committed is fetched or written twice.
@@ -13,15 +14,15 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use url::Url;
-
-use crate::crawl::{NextPage, PageDone, Resume, ResumePoint};
+use crate::crawl::{normalize, OrderKey, PageDone, Request, Resume};
 use crate::extract::Fields;
 
 /// The state file inside the state directory.
 pub const STATE_FILE: &str = "trawl-state.sqlite";
 /// Marks a database as trawl's, and which layout it has.
-const FORMAT: &str = "trawl-state-1";
+const FORMAT: &str = "trawl-state-2";
+/// The layout before levels: one paging cursor instead of a frontier.
+const FORMAT_1: &str = "trawl-state-1";
 
 /// A state directory that cannot be used, saying what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +185,9 @@ impl StateStore {
                      sink_position INTEGER NOT NULL, records INTEGER NOT NULL, complete INTEGER NOT NULL);
                  CREATE TABLE pages (seq INTEGER PRIMARY KEY, url TEXT NOT NULL, records INTEGER NOT NULL);
                  CREATE TABLE details (url TEXT PRIMARY KEY, fields TEXT NOT NULL);
-                 CREATE TABLE uniques (value TEXT PRIMARY KEY) WITHOUT ROWID;",
+                 CREATE TABLE uniques (value TEXT PRIMARY KEY) WITHOUT ROWID;
+                 CREATE TABLE requests (key BLOB PRIMARY KEY, request TEXT NOT NULL) WITHOUT ROWID;
+                 CREATE TABLE visited (url TEXT PRIMARY KEY) WITHOUT ROWID;",
             )
             .map_err(|e| self.unusable(e))?;
         let spider = meaning(spider_text);
@@ -218,8 +221,14 @@ impl StateStore {
     }
 
     fn check(&self, dir: &Path, spider_text: &str, output: &str) -> Result<(), StateError> {
-        if self.meta("format")?.as_deref() != Some(FORMAT) {
-            return Err(self.unusable("it was not written by this version of trawl"));
+        match self.meta("format")?.as_deref() {
+            Some(FORMAT) => {}
+            Some(FORMAT_1) => {
+                return Err(self.unusable(
+                    "it was written by an earlier trawl, whose state layout this version cannot resume",
+                ))
+            }
+            _ => return Err(self.unusable("it was not written by this version of trawl")),
         }
         let changed = |what| StateError::Changed {
             dir: dir.to_path_buf(),
@@ -238,35 +247,58 @@ impl StateStore {
     }
 
     fn load(&self) -> Result<Saved, StateError> {
-        type Row = (u64, String, Option<String>, u64, u64, bool);
+        type Row = (u64, u64, u64, bool);
         let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT next_seq, next_kind, next_value, sink_position, records, complete FROM progress WHERE id = 1",
+                "SELECT next_seq, sink_position, records, complete FROM progress WHERE id = 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(|e| self.unusable(e))?;
-        let Some((seq, kind, value, sink_position, records, complete)) = row else {
+        let Some((done, sink_position, records, complete)) = row else {
             return Ok(Saved::default());
-        };
-        let next = match (kind.as_str(), value) {
-            ("number", Some(n)) => NextPage::Number(n.parse().map_err(|e| self.unusable(e))?),
-            ("url", Some(u)) => NextPage::Url(Url::parse(&u).map_err(|e| self.unusable(e))?),
-            ("end", _) => NextPage::End,
-            (other, _) => return Err(self.unusable(format!("unknown paging state `{other}`"))),
         };
         Ok(Saved {
             resume: Some(Resume {
-                point: ResumePoint { seq, next },
+                done,
+                pending: self.load_requests()?,
+                visited: self.load_column("SELECT url FROM visited")?,
                 details: self.load_details()?,
-                unique: self.load_uniques()?,
+                unique: self.load_column("SELECT value FROM uniques")?,
             }),
             sink_position,
             records,
             complete,
         })
+    }
+
+    fn load_requests(&self) -> Result<Vec<Request>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, request FROM requests ORDER BY key")
+            .map_err(|e| self.unusable(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.unusable(e))?;
+        rows.map(|row| {
+            let (key, text) = row.map_err(|e| self.unusable(e))?;
+            let request: Request = serde_json::from_str(&text).map_err(|e| self.unusable(e))?;
+            match OrderKey::from_bytes(&key) == Some(request.key.clone()) {
+                true => Ok(request),
+                false => Err(self.unusable("a request's key does not match its row")),
+            }
+        })
+        .collect()
+    }
+
+    fn load_column(&self, query: &str) -> Result<Vec<String>, StateError> {
+        let mut stmt = self.conn.prepare(query).map_err(|e| self.unusable(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.unusable(e))?;
+        rows.map(|row| row.map_err(|e| self.unusable(e))).collect()
     }
 
     fn load_details(&self) -> Result<Vec<(String, Fields)>, StateError> {
@@ -285,17 +317,6 @@ impl StateStore {
         .collect()
     }
 
-    fn load_uniques(&self) -> Result<Vec<String>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT value FROM uniques")
-            .map_err(|e| self.unusable(e))?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(|e| self.unusable(e))?;
-        rows.map(|row| row.map_err(|e| self.unusable(e))).collect()
-    }
-
     /// Commits the pending pages with the sink's position, in one transaction.
     ///
     /// Call it only after the sink's own checkpoint returned `sink_position`.
@@ -308,12 +329,8 @@ impl StateStore {
         let Some(last) = pending.pages.last() else {
             return self.mark(sink_position, complete);
         };
-        let (kind, value) = match &last.resume.next {
-            NextPage::Number(n) => ("number", Some(n.to_string())),
-            NextPage::Url(url) => ("url", Some(url.to_string())),
-            NextPage::End => ("end", None),
-        };
-        let next_seq = last.resume.seq;
+        let (kind, value): (&str, Option<String>) = ("frontier", None);
+        let next_seq = last.seq + 1;
         let tx = self
             .conn
             .transaction()
@@ -340,10 +357,31 @@ impl StateStore {
             let mut unique_row = tx
                 .prepare_cached("INSERT OR IGNORE INTO uniques (value) VALUES (?1)")
                 .map_err(|e| io_error(&self.path, e))?;
+            let mut done_row = tx
+                .prepare_cached("DELETE FROM requests WHERE key = ?1")
+                .map_err(|e| io_error(&self.path, e))?;
+            let mut request_row = tx
+                .prepare_cached("INSERT OR REPLACE INTO requests (key, request) VALUES (?1, ?2)")
+                .map_err(|e| io_error(&self.path, e))?;
+            let mut visited_row = tx
+                .prepare_cached("INSERT OR IGNORE INTO visited (url) VALUES (?1)")
+                .map_err(|e| io_error(&self.path, e))?;
             for page in &pending.pages {
                 page_row
                     .execute(params![page.seq, page.url.as_str(), page.records])
                     .map_err(|e| io_error(&self.path, e))?;
+                done_row
+                    .execute([page.key.to_bytes()])
+                    .map_err(|e| io_error(&self.path, e))?;
+                visited_row
+                    .execute([normalize(&page.url)])
+                    .map_err(|e| io_error(&self.path, e))?;
+                for child in &page.children {
+                    let text = serde_json::to_string(child).expect("requests serialise");
+                    request_row
+                        .execute(params![child.key.to_bytes(), text])
+                        .map_err(|e| io_error(&self.path, e))?;
+                }
                 for (url, fields) in &page.details {
                     let text = serde_json::to_string(fields.as_ref()).expect("fields serialise");
                     detail_row

@@ -4,6 +4,7 @@ use url::Url;
 use super::*;
 use crate::extract::compile_css;
 use crate::extract::field::Scope;
+use crate::extract::{LinkRule, UrlFilter};
 
 fn read(text: &str, json: bool) -> Read {
     Read::parse(text, json).unwrap()
@@ -33,6 +34,7 @@ fn html_rule(item: &str, list: &[(&str, &str)]) -> ListRule {
         fields: fields(list, false),
         next: None,
         stop: None,
+        page_param: None,
         keep: Keep::default(),
     }
 }
@@ -43,6 +45,7 @@ fn json_rule(source: JsonSource, items: &str, list: &[(&str, &str)]) -> ListRule
         fields: fields(list, true),
         next: None,
         stop: None,
+        page_param: None,
         keep: Keep::default(),
     }
 }
@@ -257,4 +260,151 @@ fn keep_rules() {
     );
     assert_eq!(values_text(&["a".into()], &record(json!({"a": "x"}))), "x");
     assert_eq!(values_text(&["a".into()], &record(json!({"a": 5}))), "5");
+}
+
+fn sitemap_rule(allow: &[&str], deny: &[&str], list: &[(&str, &str)]) -> ListRule {
+    let compile = |list: &[&str]| list.iter().map(|r| Regex::new(r).unwrap()).collect();
+    ListRule {
+        format: Format::Sitemap,
+        item: ItemRule::Sitemap(UrlFilter {
+            allow: compile(allow),
+            deny: compile(deny),
+        }),
+        fields: fields(list, true),
+        next: None,
+        stop: None,
+        page_param: None,
+        keep: Keep::default(),
+    }
+}
+
+const URLSET: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <url><loc>https://site.test/p/1</loc><lastmod>2026-01-02</lastmod>
+       <changefreq>daily</changefreq><priority>0.8</priority></url>
+  <url><loc> https://site.test/blog/x?a=1&amp;b=2 </loc></url>
+  <url><loc>https://site.test/p/old-2</loc><priority>0.1</priority></url>
+  <url><lastmod>2026-01-01</lastmod></url>
+  <url><loc>https://site.test/p/3</loc><lastmod>2025-12-31T10:00:00+00:00</lastmod></url>
+</urlset>"#;
+
+fn sitemap_page(rule: &ListRule, body: &str, at: &str) -> Result<ListPage, ExtractError> {
+    let base = Url::parse(at).unwrap();
+    extract_list(rule, body, &info(&base))
+}
+
+#[test]
+fn sitemap_entries_are_whole_objects_of_texts() {
+    let page = sitemap_page(
+        &sitemap_rule(&[], &[], &[]),
+        URLSET,
+        "https://site.test/sitemap.xml",
+    )
+    .unwrap();
+    assert_eq!(
+        values(&page),
+        [
+            json!({"loc": "https://site.test/p/1", "lastmod": "2026-01-02",
+                   "changefreq": "daily", "priority": "0.8"}),
+            json!({"loc": "https://site.test/blog/x?a=1&b=2", "lastmod": null,
+                   "changefreq": null, "priority": null}),
+            json!({"loc": "https://site.test/p/old-2", "lastmod": null,
+                   "changefreq": null, "priority": "0.1"}),
+            json!({"loc": "https://site.test/p/3", "lastmod": "2025-12-31T10:00:00+00:00",
+                   "changefreq": null, "priority": null}),
+        ],
+        "an entry without loc is skipped"
+    );
+    assert!(page.sitemaps.is_empty());
+    assert_eq!((page.next, page.stop), (None, false));
+}
+
+#[test]
+fn sitemap_fields_filters_allow_and_deny() {
+    let list = [
+        ("url", "loc"),
+        ("day", "lastmod | re: '^(\\d{4}-\\d\\d-\\d\\d)'"),
+        ("priority", "priority | number"),
+        ("i", "::index"),
+    ];
+    let rule = sitemap_rule(&["/p/"], &["old"], &list);
+    let page = sitemap_page(&rule, URLSET, "https://site.test/sitemap.xml").unwrap();
+    assert_eq!(
+        values(&page),
+        [
+            json!({"url": "https://site.test/p/1", "day": "2026-01-02", "priority": 0.8, "i": 0}),
+            json!({"url": "https://site.test/p/3", "day": "2025-12-31", "priority": null, "i": 1}),
+        ]
+    );
+    let keys: Vec<_> = page.items[0].keys().cloned().collect();
+    assert_eq!(keys, ["url", "day", "priority", "i"]);
+}
+
+#[test]
+fn sitemap_index_and_robots_txt_lead_to_sitemaps() {
+    let index = r#"<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+        <sitemap><loc>https://site.test/sitemap-posts.xml.gz</loc><lastmod>2026-01-01</lastmod></sitemap>
+        <sitemap><loc>/sitemap-pages.xml</loc></sitemap>
+        </sitemapindex>"#;
+    let rule = sitemap_rule(&["/p/"], &["pages"], &[]);
+    let page = sitemap_page(&rule, index, "https://site.test/sitemap.xml").unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(
+        page.sitemaps,
+        [
+            "https://site.test/sitemap-posts.xml.gz",
+            "/sitemap-pages.xml"
+        ],
+        "document order, as written; allow/deny are for pages"
+    );
+    let robots = "User-agent: *\nDisallow: /admin\nSitemap: https://site.test/a.xml\n\
+                  sitemap: /b.xml # the second\n";
+    let page = sitemap_page(&rule, robots, "https://site.test/robots.txt").unwrap();
+    assert!(page.items.is_empty());
+    assert_eq!(page.sitemaps, ["https://site.test/a.xml", "/b.xml"]);
+    let not_robots = sitemap_page(&rule, robots, "https://site.test/robots.txt.bak");
+    assert!(
+        not_robots.is_err(),
+        "only the path /robots.txt is robots.txt"
+    );
+}
+
+#[test]
+fn bad_sitemaps_are_page_errors_that_say_why() {
+    let rule = sitemap_rule(&[], &[], &[]);
+    let cases = [
+        ("<html><body>hi</body></html>", "<html>"),
+        ("", "no root element"),
+        (
+            "<urlset><url><loc>https://site.test/a</loc></url><url><loc>x</urlset>",
+            "malformed",
+        ),
+    ];
+    for (body, wanted) in cases {
+        let error = sitemap_page(&rule, body, "https://site.test/s.xml").unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with("the sitemap cannot be read: "),
+            "{message}"
+        );
+        assert!(
+            message.contains(wanted),
+            "{message} should mention {wanted}"
+        );
+    }
+}
+
+#[test]
+fn link_rules_are_not_list_pages() {
+    let rule = ListRule {
+        item: ItemRule::Links(LinkRule {
+            within: None,
+            filter: UrlFilter::default(),
+            depth: 1,
+            hosts: Vec::new(),
+        }),
+        ..html_rule("a", &[])
+    };
+    let error = sitemap_page(&rule, "<a href=/x>x</a>", "http://site.test/").unwrap_err();
+    assert!(error.to_string().contains("extract_link_page"), "{error}");
 }

@@ -1,0 +1,154 @@
+//! One request fetched and read: what the engine learns from a page.
+//!
+//! Runs inside the fetch task, off the engine's loop: the fetch, then the
+//! extraction the request's step calls for. What the page leads to is
+//! returned as found; the engine turns it into requests in discovery order.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use super::request::{Request, Step};
+use crate::extract::{
+    extract_detail, extract_link_page, extract_list, extract_seed, Fields, ItemRule, PageInfo,
+};
+use crate::fetch::{Fetch, FetchError};
+use crate::spider::Spider;
+
+/// A page that failed: fetched or read.
+pub struct PageError {
+    pub url: String,
+    pub reason: String,
+    /// 404 or 410: the normal end of open-ended paging.
+    pub gone: bool,
+}
+
+impl From<FetchError> for PageError {
+    fn from(e: FetchError) -> PageError {
+        PageError {
+            url: e.url().to_string(),
+            gone: matches!(e.status(), Some(404 | 410)),
+            reason: e.kind().to_string(),
+        }
+    }
+}
+
+/// What a page yielded.
+#[derive(Default)]
+pub struct Fetched {
+    /// Where the page was finally found.
+    pub url: Option<Url>,
+    /// List items (before seed fields are put in front), or a link page's record.
+    pub items: Vec<Fields>,
+    /// The items are whole records (link crawls): no detail page to wait for.
+    pub whole: bool,
+    /// Pages this one leads to, in document order, each with the seed fields
+    /// its link carries (seed links; sitemaps of an index; links of a link crawl).
+    pub links: Vec<(Url, Fields)>,
+    /// The next page of this page's own sequence, as resolved.
+    pub next: Option<Url>,
+    /// A JSON list said it is the last page.
+    pub stop: bool,
+}
+
+/// Fetches `request` and reads it as its step says.
+pub async fn fetch_page(
+    fetcher: &Arc<dyn Fetch>,
+    spider: &Spider,
+    request: &Request,
+    turn: u64,
+) -> Result<Fetched, PageError> {
+    let page = fetcher.fetch(&request.url, turn).await?;
+    let number = match request.step {
+        Step::List { number, .. } => number,
+        _ => 0,
+    };
+    let info = PageInfo {
+        url: &page.url,
+        status: page.status,
+        number,
+    };
+    let read = read_page(spider, request, &page.text, &info);
+    let mut fetched = read.map_err(|reason| PageError {
+        url: page.url.to_string(),
+        reason,
+        gone: false,
+    })?;
+    fetched.url = Some(page.url);
+    Ok(fetched)
+}
+
+fn read_page(
+    spider: &Spider,
+    request: &Request,
+    body: &str,
+    info: &PageInfo<'_>,
+) -> Result<Fetched, String> {
+    let resolve = |link: Option<String>| link.and_then(|l| info.url.join(&l).ok());
+    match &request.step {
+        Step::Seed { level } => {
+            let rule = &spider.seeds[*level];
+            let seed = extract_seed(rule, body, info).map_err(|e| e.to_string())?;
+            Ok(Fetched {
+                links: seed.links,
+                next: resolve(seed.next),
+                ..Fetched::default()
+            })
+        }
+        Step::List { .. } => {
+            let list = extract_list(&spider.list, body, info).map_err(|e| e.to_string())?;
+            let links = list
+                .sitemaps
+                .iter()
+                .filter_map(|loc| info.url.join(loc.trim()).ok())
+                .map(|url| (url, Fields::new()))
+                .collect();
+            Ok(Fetched {
+                items: list.items,
+                links,
+                next: resolve(list.next),
+                stop: list.stop,
+                ..Fetched::default()
+            })
+        }
+        Step::Links { depth } => {
+            let ItemRule::Links(rule) = &spider.list.item else {
+                return Err("a link page without a [links] rule".into());
+            };
+            let record = *depth > 0;
+            let follow = *depth < rule.depth;
+            let page = extract_link_page(rule, spider.detail.as_ref(), body, info, record, follow)
+                .map_err(|e| e.to_string())?;
+            Ok(Fetched {
+                items: page.record.into_iter().collect(),
+                whole: true,
+                links: page.links.into_iter().map(|u| (u, Fields::new())).collect(),
+                ..Fetched::default()
+            })
+        }
+    }
+}
+
+/// Fetches and reads a detail page.
+pub async fn fetch_detail(
+    fetcher: &Arc<dyn Fetch>,
+    spider: &Spider,
+    url: &Url,
+    turn: u64,
+) -> Result<Fields, PageError> {
+    let rule = spider
+        .detail
+        .as_ref()
+        .expect("details are fetched only for spiders with [detail]");
+    let page = fetcher.fetch(url, turn).await?;
+    let info = PageInfo {
+        url: &page.url,
+        status: page.status,
+        number: 0,
+    };
+    extract_detail(rule, &page.text, &info).map_err(|e| PageError {
+        url: page.url.to_string(),
+        reason: e.to_string(),
+        gone: false,
+    })
+}

@@ -768,7 +768,10 @@ fn allowed_hosts(spider: &Spider) -> Vec<String> {
         return Vec::new();
     };
     let start = Request::first(spider).and_then(|r| r.url.host_str().map(str::to_string));
-    start.into_iter().chain(rule.hosts.iter().cloned()).collect()
+    start
+        .into_iter()
+        .chain(rule.hosts.iter().cloned())
+        .collect()
 }
 
 /// Seed fields first, then the page's own.

@@ -91,7 +91,8 @@ impl Frontier {
             Ok(()) => self.boundary = Some(split),
             Err(e) => {
                 self.give_up_disk(e);
-                self.memory.extend(moved.into_iter().map(|r| (r.key.clone(), r)));
+                self.memory
+                    .extend(moved.into_iter().map(|r| (r.key.clone(), r)));
             }
         }
     }

@@ -23,7 +23,12 @@ fn record(page: u64, index: u32, identity: Option<&str>, fields: Value) -> Recor
     let Value::Object(fields) = fields else {
         panic!("fields are an object")
     };
-    Record::new(fields, crate::crawl::OrderKey::list_page(page as u32), index).identify(identity.map(str::to_string))
+    Record::new(
+        fields,
+        crate::crawl::OrderKey::list_page(page as u32),
+        index,
+    )
+    .identify(identity.map(str::to_string))
 }
 
 /// A record identified by `identity`, at a position of its own.

@@ -13,9 +13,9 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
 use crate::crawl::{normalize, OrderKey, PageDone, Request, Resume};
 use crate::extract::Fields;
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// The state file inside the state directory.
 pub const STATE_FILE: &str = "trawl-state.sqlite";
@@ -223,11 +223,9 @@ impl StateStore {
     fn check(&self, dir: &Path, spider_text: &str, output: &str) -> Result<(), StateError> {
         match self.meta("format")?.as_deref() {
             Some(FORMAT) => {}
-            Some(FORMAT_1) => {
-                return Err(self.unusable(
-                    "it was written by an earlier trawl, whose state layout this version cannot resume",
-                ))
-            }
+            Some(FORMAT_1) => return Err(self.unusable(
+                "it was written by an earlier trawl, whose state layout this version cannot resume",
+            )),
             _ => return Err(self.unusable("it was not written by this version of trawl")),
         }
         let changed = |what| StateError::Changed {
@@ -280,7 +278,9 @@ impl StateStore {
             .prepare("SELECT key, request FROM requests ORDER BY key")
             .map_err(|e| self.unusable(e))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))
+            .query_map([], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(|e| self.unusable(e))?;
         rows.map(|row| {
             let (key, text) = row.map_err(|e| self.unusable(e))?;

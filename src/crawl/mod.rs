@@ -9,6 +9,8 @@
 mod details;
 mod driver;
 mod frontier;
+#[cfg(test)]
+mod level_tests;
 mod order;
 mod page;
 mod record;

@@ -25,21 +25,21 @@ struct Answer {
 
 /// A request as the scripted network saw it.
 #[derive(Debug, Clone)]
-struct Seen {
-    path: String,
-    turn: u64,
-    at: Duration,
+pub(super) struct Seen {
+    pub path: String,
+    pub turn: u64,
+    pub at: Duration,
 }
 
 /// A network that answers from a script; unknown paths are 404.
-struct Script {
+pub(super) struct Script {
     answers: HashMap<String, Answer>,
     seen: Mutex<Vec<Seen>>,
     start: Instant,
 }
 
 impl Script {
-    fn new() -> Script {
+    pub(super) fn new() -> Script {
         Script {
             answers: HashMap::new(),
             seen: Mutex::new(Vec::new()),
@@ -47,7 +47,7 @@ impl Script {
         }
     }
 
-    fn page(mut self, path: &str, ms: u64, body: &str) -> Script {
+    pub(super) fn page(mut self, path: &str, ms: u64, body: &str) -> Script {
         let answer = Answer {
             delay: Duration::from_millis(ms),
             result: Ok(body.to_string()),
@@ -56,7 +56,7 @@ impl Script {
         self
     }
 
-    fn status(mut self, path: &str, ms: u64, code: u16) -> Script {
+    pub(super) fn status(mut self, path: &str, ms: u64, code: u16) -> Script {
         let answer = Answer {
             delay: Duration::from_millis(ms),
             result: Err(code),
@@ -65,15 +65,15 @@ impl Script {
         self
     }
 
-    fn seen(&self) -> Vec<Seen> {
+    pub(super) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 
-    fn paths(&self) -> Vec<String> {
+    pub(super) fn paths(&self) -> Vec<String> {
         self.seen().into_iter().map(|s| s.path).collect()
     }
 
-    fn when(&self, path: &str) -> Duration {
+    pub(super) fn when(&self, path: &str) -> Duration {
         let seen = self.seen();
         seen.iter()
             .find(|s| s.path == path)
@@ -112,7 +112,7 @@ impl Fetch for Script {
 }
 
 /// A list page of items, each `<li><a href="/d/ID">ID</a></li>`, and a next link.
-fn list(ids: &[&str], next: Option<&str>) -> String {
+pub(super) fn list(ids: &[&str], next: Option<&str>) -> String {
     let items: String = ids
         .iter()
         .map(|id| format!("<li><a href=\"/d/{id}\">{id}</a></li>"))
@@ -123,11 +123,11 @@ fn list(ids: &[&str], next: Option<&str>) -> String {
     format!("<ul>{items}</ul>{next}")
 }
 
-fn detail(text: &str) -> String {
+pub(super) fn detail(text: &str) -> String {
     format!("<p class=d>{text}</p>")
 }
 
-fn spider(toml: &str) -> Spider {
+pub(super) fn spider(toml: &str) -> Spider {
     Spider::from_toml(toml, "test.toml", "test").expect("a valid spider")
 }
 
@@ -144,7 +144,7 @@ follow = "url"
 fields.d = "p.d"
 "#;
 
-async fn run(spider: Spider, options: CrawlOptions, script: Arc<Script>) -> Vec<Value> {
+pub(super) async fn run(spider: Spider, options: CrawlOptions, script: Arc<Script>) -> Vec<Value> {
     let crawl = Crawl::with_fetch(spider, options, script);
     crawl
         .map(|r| Value::Object(r.expect("no fatal error").into_fields()))
@@ -152,7 +152,7 @@ async fn run(spider: Spider, options: CrawlOptions, script: Arc<Script>) -> Vec<
         .await
 }
 
-fn column(records: &[Value], name: &str) -> Vec<Value> {
+pub(super) fn column(records: &[Value], name: &str) -> Vec<Value> {
     records.iter().map(|r| r[name].clone()).collect()
 }
 

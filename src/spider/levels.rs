@@ -5,12 +5,10 @@
 //! Each becomes the `extract` rule the engine runs; the combinations §11
 //! calls bad are refused here, naming the key.
 
-use std::fmt;
-
 use regex::Regex;
 
 use super::raw::{RawDetail, RawLinks, RawList, RawSeed, RawSpider};
-use super::{Builder, Paging, Spider, SpiderError};
+use super::{Builder, Paging, SpiderError};
 use crate::extract::{
     compile_css, Chain, DetailRule, Field, Format, Input, ItemRule, Keep, LinkRule, ListRule,
     SeedRule, UrlFilter,
@@ -222,7 +220,7 @@ impl Builder<'_> {
         if !seeds.is_empty() {
             return Err(self.err(
                 "links",
-                "[list] below [[seed]] levels: [links] under seeds is not supported",
+                "[list] below [[seed]] levels ([links] below seed levels is not supported)",
             ));
         }
         if raw.next.is_some() {
@@ -343,76 +341,5 @@ pub(super) fn seed_fields(seeds: &[SeedRule]) -> impl Iterator<Item = &(String, 
     seeds.iter().flat_map(|seed| &seed.fields)
 }
 
-/// `trawl check`'s lines for the seed levels.
-pub(super) fn write_seeds(f: &mut fmt::Formatter<'_>, seeds: &[SeedRule]) -> fmt::Result {
-    for (i, seed) in seeds.iter().enumerate() {
-        let level = i + 1;
-        let kind = if seed.format.is_json() {
-            "JSON"
-        } else {
-            "HTML"
-        };
-        let format = super::json_source(&seed.format);
-        writeln!(
-            f,
-            "  seed {level}:  {kind}{format}, every link at {}",
-            seed.links
-        )?;
-        if let Some(next) = &seed.next {
-            writeln!(f, "  seed {level} next: {next}")?;
-        }
-        for (name, field) in &seed.fields {
-            let kind = format!("{:?}", field.kind()).to_lowercase();
-            writeln!(f, "  seed {level} field {name:<10} <- {field}  -> {kind}")?;
-        }
-    }
-    Ok(())
-}
-
-/// `trawl check`'s lines for a sitemap list's or a link rule's filter.
-pub(super) fn write_filter(f: &mut fmt::Formatter<'_>, filter: &UrlFilter) -> fmt::Result {
-    let sources = |list: &[Regex]| {
-        let quoted: Vec<String> = list.iter().map(|r| format!("`{}`", r.as_str())).collect();
-        quoted.join(", ")
-    };
-    if !filter.allow.is_empty() {
-        writeln!(f, "  allow:   URLs matching {}", sources(&filter.allow))?;
-    }
-    if !filter.deny.is_empty() {
-        writeln!(f, "  deny:    URLs matching {}", sources(&filter.deny))?;
-    }
-    Ok(())
-}
-
-/// `trawl check`'s lines for `[links]`.
-pub(super) fn write_links(f: &mut fmt::Formatter<'_>, rule: &LinkRule) -> fmt::Result {
-    let within = match &rule.within {
-        Some((source, _)) => format!(" inside `{source}`"),
-        None => String::new(),
-    };
-    let levels = match rule.depth {
-        1 => "1 level".to_string(),
-        n => format!("{n} levels, breadth first"),
-    };
-    writeln!(
-        f,
-        "  links:   every distinct link{within}, followed {levels} deep; each page a record"
-    )?;
-    write_filter(f, &rule.filter)?;
-    let hosts = match rule.hosts.is_empty() {
-        true => "the start's host only".to_string(),
-        false => format!("the start's host and {}", rule.hosts.join(", ")),
-    };
-    writeln!(f, "  hosts:   {hosts}")
-}
-
-impl Spider {
-    /// What the crawl starts at, when seeds or `[links]` make `start` one page.
-    pub(super) fn start_role(&self) -> &'static str {
-        match (&self.list.item, self.seeds.is_empty()) {
-            (ItemRule::Links(_), _) => "the link crawl's start",
-            (_, false) => "the first seed level",
-            (_, true) => "one page",
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1,17 +1,19 @@
 //! WHAT to crawl: a spider file (TOML, SPEC §1) turned into a validated [`Spider`].
 //!
 //! The file lands in a serde mirror (`raw.rs`), every key is checked against
-//! the keys SPEC §1 knows (typos get a suggestion), every selector is
+//! the keys the SPEC knows (typos get a suggestion), every selector is
 //! compiled, and the result is a `Spider` whose types cannot hold a bad value.
-//! Nothing here touches the network.
+//! Fields are compiled in `fields.rs`, the levels of SPEC §8 (seeds,
+//! sitemaps, `[links]`) in `levels.rs`, and `describe.rs` writes the plan
+//! `trawl check` prints. Nothing here touches the network.
 
+mod describe;
 mod fields;
 mod levels;
 mod limits;
 mod raw;
 mod values;
 
-use std::fmt;
 use std::path::Path;
 
 use url::Url;
@@ -611,150 +613,6 @@ impl Spider {
         }
         columns
     }
-}
-
-impl fmt::Display for Spider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "spider `{}`", self.name)?;
-        self.write_start(f)?;
-        levels::write_seeds(f, &self.seeds)?;
-        self.write_list(f)?;
-        if let Some(detail) = &self.detail {
-            write_detail(f, detail)?;
-        }
-        if !self.key.is_empty() {
-            writeln!(
-                f,
-                "  key:     {} (database rows are updated by it)",
-                self.key.join(", ")
-            )?;
-        }
-        if !self.omit.is_empty() {
-            writeln!(f, "  omit:    {} (read, not written)", self.omit.join(", "))?;
-        }
-        write!(f, "{}", self.limits)
-    }
-}
-
-impl Spider {
-    fn write_start(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.paging {
-            Paging::Single(url) => writeln!(f, "  start:   {url} ({})", self.start_role()),
-            Paging::Numbered { template, first, last: Some(last) } => {
-                writeln!(f, "  start:   {template}, pages {first} to {last}")
-            }
-            Paging::Numbered { template, first, last: None } => writeln!(
-                f,
-                "  start:   {template}, from page {first} until a page has no items or answers 404/410"
-            ),
-            Paging::Next(url) => writeln!(f, "  start:   {url}, following `next` until it is absent"),
-        }
-    }
-
-    fn write_list(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.list.item {
-            ItemRule::Css { source, .. } => {
-                writeln!(f, "  list:    HTML, one record per `{source}`")?
-            }
-            ItemRule::Json(path) => writeln!(
-                f,
-                "  list:    JSON{}, one record per element of `{}`",
-                json_source(&self.list.format),
-                path.source()
-            )?,
-            ItemRule::Sitemap(filter) => {
-                writeln!(
-                    f,
-                    "  list:    a sitemap, one record per <url> (an index or robots.txt leads to more sitemaps)"
-                )?;
-                levels::write_filter(f, filter)?;
-            }
-            // A link crawl's records are its detail pages.
-            ItemRule::Links(rule) => return levels::write_links(f, rule),
-        }
-        if let Some(next) = &self.list.next {
-            writeln!(f, "  next:    {next}")?;
-        }
-        if let Some(param) = &self.list.page_param {
-            writeln!(
-                f,
-                "  paging:  each list counts `{param}=1, 2, 3 …` until a page has no items"
-            )?;
-        }
-        if let Some(stop) = &self.list.stop {
-            writeln!(
-                f,
-                "  stop:    after a page where `{}` is true",
-                stop.source()
-            )?;
-        }
-        match (&self.list.item, self.list.fields.is_empty()) {
-            (ItemRule::Sitemap(_), true) => writeln!(
-                f,
-                "  list fields: each entry whole ({})",
-                SITEMAP_NAMES.join(", ")
-            )?,
-            _ => write_fields(f, "list", &self.list.fields)?,
-        }
-        write_keep(f, "list", &self.list.keep)
-    }
-}
-
-fn write_detail(f: &mut fmt::Formatter<'_>, detail: &DetailRule) -> fmt::Result {
-    let kind = if detail.format.is_json() {
-        "JSON"
-    } else {
-        "HTML"
-    };
-    let source = json_source(&detail.format);
-    if detail.follow.is_empty() {
-        writeln!(f, "  detail:  {kind}{source}, every link kept")?;
-    } else {
-        let filters = match detail.follow_filters.is_empty() {
-            true => String::new(),
-            false => format!(" | {}", detail.follow_filters),
-        };
-        writeln!(
-            f,
-            "  detail:  {kind}{source} page at field `{}`{filters}",
-            detail.follow
-        )?;
-    }
-    write_fields(f, "detail", &detail.fields)?;
-    write_keep(f, "detail", &detail.keep)
-}
-
-fn json_source(format: &Format) -> String {
-    match format {
-        Format::Json(JsonSource::From { source, .. }) => format!(" from `{source}`"),
-        Format::Json(JsonSource::Re(pattern)) => format!(" matched by `{}`", pattern.as_str()),
-        _ => String::new(),
-    }
-}
-
-fn write_fields(
-    f: &mut fmt::Formatter<'_>,
-    section: &str,
-    fields: &[(String, Field)],
-) -> fmt::Result {
-    if fields.is_empty() {
-        return writeln!(f, "  {section} fields: each item whole");
-    }
-    for (name, field) in fields {
-        let kind = format!("{:?}", field.kind()).to_lowercase();
-        writeln!(f, "  {section} field {name:<12} <- {field}  -> {kind}")?;
-    }
-    Ok(())
-}
-
-fn write_keep(f: &mut fmt::Formatter<'_>, section: &str, keep: &Keep) -> fmt::Result {
-    if !keep.require.is_empty() {
-        writeln!(f, "  {section} require: {}", keep.require.join(", "))?;
-    }
-    if !keep.unique.is_empty() {
-        writeln!(f, "  {section} unique:  {}", keep.unique.join(", "))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

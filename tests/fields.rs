@@ -1248,8 +1248,9 @@ async fn bad_field_rules_exit_2_name_the_key_and_fetch_nothing() {
             vec!["key `list.requre`", "unknown key", "did you mean `require`?"]),
         ("section_typo", format!("{}[detial]\nfollow = \"url\"\n", list("")),
             vec!["key `detial`", "unknown key", "did you mean `detail`?"]),
+        // `[links]` is a section since §8; `follow` is none of its keys.
         ("links", format!("{}[links]\nfollow = \"a\"\n", list("")),
-            vec!["key `links`", "unknown key"]),
+            vec!["key `links.follow`", "unknown key"]),
     ];
     for (name, text, wanted) in &cases {
         let path = spider_file(&server, &dir, &format!("{name}.toml"), text);

@@ -158,7 +158,7 @@ def table(scenarios_path, runs_path, targets=False, header=None):
                      f"`{{page}}`-paged blog ({change(g['pps'], a['pps'])}){cpu}.")
     if h:
         rss = (f", peak RSS {h['rss_mib']:.1f} MiB" if h["rss_mib"] else "")
-        than = (f" (the 10k blog's: {a['rss_mib']:.1f} MiB)" if a and a["rss_mib"] and h["rss_mib"] else "")
+        than = (f" (scenario a's: {a['rss_mib']:.1f} MiB)" if a and a["rss_mib"] and h["rss_mib"] else "")
         cpu = (f", {h['cpu_per_1000']:.3f} CPU-s per 1,000 pages" if h["cpu_per_1000"] else "")
         notes.append(f"- link rules (bench-links.toml, every page once, breadth first): "
                      f"{h['pps']:,.0f} pages/s over {h['requests']:,} pages{cpu}{rss}{than}.")

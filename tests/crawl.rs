@@ -1889,3 +1889,101 @@ async fn a_job_dropped_mid_crawl_then_rerun_writes_every_record_once() {
         );
     }
 }
+
+// ------------------------------------------------- sitemaps read as a stream
+
+/// A `<urlset>` of `n` entries, about 100 bytes each.
+fn big_urlset(n: usize) -> Vec<u8> {
+    let mut xml = String::from("<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    for i in 0..n {
+        xml.push_str(&format!(
+            "<url><loc>http://example.test/products/item-{i:08}</loc><lastmod>2024-05-01</lastmod></url>\n"
+        ));
+    }
+    xml.push_str("</urlset>\n");
+    xml.into_bytes()
+}
+
+fn gzipped(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn a_sitemap_larger_than_max_body_is_read_as_a_stream() {
+    let server = TestServer::start().await;
+    let plain = big_urlset(30_000);
+    assert!(plain.len() > 2 * 1024 * 1024, "{} bytes", plain.len());
+    server.route(
+        "/sitemap.xml",
+        Reply::bytes("application/xml", plain.clone()),
+    );
+    server.route(
+        "/sitemap.xml.gz",
+        Reply::bytes("application/octet-stream", gzipped(&plain)),
+    );
+    for path in ["/sitemap.xml", "/sitemap.xml.gz"] {
+        let spider = spider(&format!(
+            r#"
+start = "{}"
+[list]
+format = "sitemap"
+fields.loc = "loc"
+[limits]
+max_body = "1MiB"
+robots = false
+"#,
+            server.url(path)
+        ));
+        let (records, summary) = run(spider).await;
+        assert!(
+            summary.failures.is_empty(),
+            "{path}: {:?}",
+            summary.failures
+        );
+        assert_eq!(records.len(), 30_000, "{path}");
+        assert_eq!(
+            records[0]["loc"],
+            "http://example.test/products/item-00000000"
+        );
+        assert_eq!(
+            records[29_999]["loc"],
+            "http://example.test/products/item-00029999"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sitemap_that_is_not_xml_fails_alone_with_its_reason() {
+    let server = TestServer::start().await;
+    let index = format!(
+        "<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\
+         <sitemap><loc>{}</loc></sitemap><sitemap><loc>{}</loc></sitemap></sitemapindex>",
+        server.url("/broken.xml"),
+        server.url("/good.xml")
+    );
+    server.route(
+        "/index.xml",
+        Reply::bytes("application/xml", index.into_bytes()),
+    );
+    server.route(
+        "/broken.xml",
+        Reply::html("<html><body>not a sitemap</body></html>"),
+    );
+    server.route("/good.xml", Reply::bytes("application/xml", big_urlset(3)));
+    let spider = spider(&format!(
+        "start = \"{}\"\n[list]\nformat = \"sitemap\"\n[limits]\nrobots = false\n",
+        server.url("/index.xml")
+    ));
+    let (records, summary) = run(spider).await;
+    assert_eq!(records.len(), 3, "the good sitemap still counts");
+    assert_eq!(summary.failures.len(), 1, "{:?}", summary.failures);
+    assert!(summary.failures[0].url.ends_with("/broken.xml"));
+    assert!(
+        summary.failures[0].reason.contains("sitemap"),
+        "{}",
+        summary.failures[0].reason
+    );
+}

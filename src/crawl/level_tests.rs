@@ -6,6 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use serde_json::{json, Value};
 
 use super::tests::{column, detail, run, spider, Script};
@@ -126,7 +128,7 @@ fields.category = "::text"
 item = "li"
 fields.id = "a"
 "#;
-    let home2 = format!("{}", links(&[("/c/b", "B")]));
+    let home2 = links(&[("/c/b", "B")]);
     let script = Arc::new(
         Script::new()
             .page(
@@ -148,7 +150,7 @@ async fn page_param_counts_from_the_bare_link_until_a_page_is_empty() {
     const COUNTED: &str = r#"
 start = "http://h.test/"
 [[seed]]
-links = "nav a::attr(href)"
+links = "nav a"  # no output named: the href of each match
 [list]
 item = "li"
 page_param = "page"
@@ -381,4 +383,36 @@ async fn every_level_resumes_where_it_was_committed() {
     resumes_after_every_page(TWO_SEEDS, shop).await;
     resumes_after_every_page(LINKS, link_site).await;
     resumes_after_every_page(SITEMAP, sitemap_site).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_seed_page_loses_only_what_it_leads_to() {
+    let script = Arc::new(shop().status("/r/north", 0, 500));
+    let crawl = Crawl::with_fetch(spider(TWO_SEEDS), CrawlOptions::default(), script.clone());
+    let summary = crawl.summary_handle();
+    let records: Vec<Value> = crawl
+        .map(|r| Value::Object(r.expect("no fatal error").into_fields()))
+        .collect()
+        .await;
+    assert_eq!(column(&records, "id"), ["y1", "f1"]);
+    assert_eq!(records[0]["region"], "South", "toys now first reached from the south");
+    let failures = summary.summary().failures;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].url.ends_with("/r/north"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_start_that_fails_is_a_crawl_that_got_nothing() {
+    for toml in [TWO_SEEDS, LINKS, SITEMAP] {
+        let script = Arc::new(Script::new());
+        let mut crawl = Crawl::with_fetch(spider(toml), CrawlOptions::default(), script);
+        let mut error = None;
+        while let Some(event) = crawl.next_event().await {
+            if let Err(e) = event {
+                error = Some(e);
+            }
+        }
+        let error = error.expect("the crawl reports that it got nothing");
+        assert!(error.to_string().contains("nothing was fetched"), "{error}");
+    }
 }

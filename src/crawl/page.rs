@@ -4,13 +4,17 @@
 //! extraction the request's step calls for. What the page leads to is
 //! returned as found; the engine turns it into requests in discovery order.
 
+use std::io::BufReader;
 use std::sync::Arc;
 
+use futures::TryStreamExt;
+use tokio_util::io::{StreamReader, SyncIoBridge};
 use url::Url;
 
 use super::request::{Request, Step};
 use crate::extract::{
-    extract_detail, extract_link_page, extract_list, extract_seed, Fields, ItemRule, PageInfo,
+    extract_detail, extract_link_page, extract_list, extract_seed, extract_sitemap, maybe_gunzip,
+    Fields, Format, ItemRule, PageInfo,
 };
 use crate::fetch::{Fetch, FetchError};
 use crate::spider::Spider;
@@ -51,13 +55,24 @@ pub struct Fetched {
     pub stop: bool,
 }
 
+/// The most a sitemap may hold, unpacked, when `max_body` is smaller: the
+/// sitemap protocol allows 50 MB, and a sitemap is read as a stream, so
+/// this bounds time, not memory.
+pub const SITEMAP_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Fetches `request` and reads it as its step says.
 pub async fn fetch_page(
     fetcher: &Arc<dyn Fetch>,
-    spider: &Spider,
+    spider: &Arc<Spider>,
     request: &Request,
     turn: u64,
 ) -> Result<Fetched, PageError> {
+    let streamed = matches!(spider.list.format, Format::Sitemap)
+        && matches!(request.step, Step::List { .. })
+        && request.url.path() != "/robots.txt";
+    if streamed {
+        return fetch_sitemap(fetcher, spider, request, turn).await;
+    }
     let page = fetcher.fetch(&request.url, turn).await?;
     let number = match request.step {
         Step::List { number, .. } => number,
@@ -76,6 +91,55 @@ pub async fn fetch_page(
     })?;
     fetched.url = Some(page.url);
     Ok(fetched)
+}
+
+/// A sitemap, read as it arrives on a blocking thread: neither its body nor
+/// its unpacked text is ever held whole, so a 50 MB sitemap costs only its
+/// entries (at most `MAX_SITEMAP_ENTRIES`).
+async fn fetch_sitemap(
+    fetcher: &Arc<dyn Fetch>,
+    spider: &Arc<Spider>,
+    request: &Request,
+    turn: u64,
+) -> Result<Fetched, PageError> {
+    let limit = SITEMAP_MAX_BYTES.max(spider.limits.max_body);
+    let stream = fetcher.fetch_stream(&request.url, turn, limit).await?;
+    let (url, status) = (stream.url, stream.status);
+    let body = StreamReader::new(stream.body.map_err(std::io::Error::other));
+    // Made here: the bridge needs the runtime's handle.
+    let bridge = SyncIoBridge::new(body);
+    let (spider, page_url) = (spider.clone(), url.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let info = PageInfo {
+            url: &page_url,
+            status,
+            number: 1,
+        };
+        let plain = maybe_gunzip(BufReader::new(bridge), limit);
+        extract_sitemap(&spider.list, BufReader::new(plain), &info)
+    })
+    .await;
+    let failed = |reason: String| PageError {
+        url: url.to_string(),
+        reason,
+        gone: false,
+    };
+    let list = match read {
+        Ok(list) => list.map_err(|e| failed(e.to_string()))?,
+        Err(e) => return Err(failed(format!("reading the sitemap stopped: {e}"))),
+    };
+    let links = list
+        .sitemaps
+        .iter()
+        .filter_map(|loc| url.join(loc.trim()).ok())
+        .map(|u| (u, Fields::new()))
+        .collect();
+    Ok(Fetched {
+        url: Some(url),
+        items: list.items,
+        links,
+        ..Fetched::default()
+    })
 }
 
 fn read_page(

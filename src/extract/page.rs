@@ -351,9 +351,45 @@ fn sitemap_list(
         list.sitemaps = robots_sitemaps(body);
         return Ok(list);
     }
-    let sitemap = Sitemap::read(body.as_bytes()).map_err(sitemap_error)?;
+    read_sitemap(rule, filter, body.as_bytes(), page)
+}
+
+/// The most entries read from one sitemap: the sitemap protocol's own
+/// limit, which also bounds the items one sitemap holds in memory.
+pub const MAX_SITEMAP_ENTRIES: usize = 50_000;
+
+/// Reads a sitemap list page from a stream (a large sitemap is never held
+/// whole): a `<sitemapindex>`'s sitemaps, or a `<urlset>`'s entries that
+/// `rule`'s filter keeps, as items. Entries past [`MAX_SITEMAP_ENTRIES`]
+/// are left unread, with a warning.
+pub fn extract_sitemap(
+    rule: &ListRule,
+    reader: impl std::io::BufRead,
+    page: &PageInfo<'_>,
+) -> Result<ListPage, ExtractError> {
+    match &rule.item {
+        ItemRule::Sitemap(filter) => read_sitemap(rule, filter, reader, page),
+        _ => Err(ExtractError("the list is not a sitemap".into())),
+    }
+}
+
+fn read_sitemap(
+    rule: &ListRule,
+    filter: &UrlFilter,
+    reader: impl std::io::BufRead,
+    page: &PageInfo<'_>,
+) -> Result<ListPage, ExtractError> {
+    let mut list = ListPage::default();
+    let sitemap = Sitemap::read(reader).map_err(sitemap_error)?;
     let kind = sitemap.kind();
-    for entry in sitemap {
+    for (read, entry) in sitemap.enumerate() {
+        if read == MAX_SITEMAP_ENTRIES {
+            tracing::warn!(
+                "{}: more than {MAX_SITEMAP_ENTRIES} entries; the rest are not read",
+                page.url
+            );
+            break;
+        }
         let entry = entry.map_err(sitemap_error)?;
         match kind {
             SitemapKind::Index => list.sitemaps.push(entry.loc),

@@ -29,6 +29,7 @@ mod hosts;
 mod rate;
 mod retry;
 mod robots;
+mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -44,6 +45,7 @@ pub use hosts::host_key;
 pub use rate::SlidingLog;
 pub use retry::Backoff;
 pub use robots::{Robots, MAX_ROBOTS_BYTES};
+pub use stream::BodyStream;
 
 use crate::spider::Limits;
 use body::Cap;
@@ -61,6 +63,26 @@ pub trait Fetch: Send + Sync + 'static {
     /// Dropping the future abandons the request; nothing else is lost.
     fn fetch<'a>(&'a self, url: &'a Url, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>>;
 
+    /// Fetches `url` and hands its body on as it arrives, up to `limit`
+    /// bytes, instead of holding it (sitemaps). The default fetches it as a
+    /// page and hands on the whole text.
+    fn fetch_stream<'a>(
+        &'a self,
+        url: &'a Url,
+        turn: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<BodyStream, FetchError>> {
+        let _ = limit;
+        Box::pin(async move {
+            let page = self.fetch(url, turn).await?;
+            Ok(BodyStream::whole(
+                page.url,
+                page.status,
+                page.text.into_bytes(),
+            ))
+        })
+    }
+
     /// Requests sent and retries, for the summary.
     fn counts(&self) -> (u64, u64) {
         (0, 0)
@@ -70,6 +92,15 @@ pub trait Fetch: Send + Sync + 'static {
 impl Fetch for Fetcher {
     fn fetch<'a>(&'a self, url: &'a Url, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>> {
         Box::pin(self.get_in_turn(url, turn))
+    }
+
+    fn fetch_stream<'a>(
+        &'a self,
+        url: &'a Url,
+        turn: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<BodyStream, FetchError>> {
+        Box::pin(self.get_stream(url, turn, limit))
     }
 
     fn counts(&self) -> (u64, u64) {
@@ -120,9 +151,20 @@ struct Inner {
     stats: FetchStats,
 }
 
+/// What an exchange does with the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    /// Read it whole, within the cap.
+    Body(Cap),
+    /// Hand the open response on (`stream.rs`).
+    Stream,
+}
+
 enum Answer {
     Page(Page),
     Redirect(Url),
+    /// A streamed body's response, not yet read.
+    Open(stream::Open),
 }
 
 impl Fetcher {
@@ -167,17 +209,44 @@ impl Fetcher {
     /// Like [`get`](Fetcher::get), but when requests wait for the concurrency
     /// cap, lower `turn`s go first (the engine passes the list page's position).
     pub async fn get_in_turn(&self, url: &Url, turn: u64) -> Result<Page, FetchError> {
+        let cap = Cap::Refuse(self.inner.limits.max_body);
+        match self.follow(url, turn, Want::Body(cap)).await? {
+            Answer::Page(page) => Ok(page),
+            _ => Err(FetchErrorKind::Network("an unexpected streamed answer".into()).at(url)),
+        }
+    }
+
+    /// Like [`get_in_turn`](Fetcher::get_in_turn), but the body is handed
+    /// on as it arrives, up to `limit` bytes ([`BodyStream`]).
+    pub async fn get_stream(
+        &self,
+        url: &Url,
+        turn: u64,
+        limit: u64,
+    ) -> Result<BodyStream, FetchError> {
+        match self.follow(url, turn, Want::Stream).await? {
+            Answer::Open(open) => Ok(stream::body(open, limit, self.inner.limits.timeout)),
+            Answer::Page(page) => Ok(BodyStream::whole(
+                page.url,
+                page.status,
+                page.text.into_bytes(),
+            )),
+            Answer::Redirect(next) => Err(FetchErrorKind::Redirect(format!("to {next}")).at(url)),
+        }
+    }
+
+    /// Fetches `url` through every policy, following redirects.
+    async fn follow(&self, url: &Url, turn: u64, want: Want) -> Result<Answer, FetchError> {
         let mut url = url.clone();
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchErrorKind::NotHttp.at(&url));
         }
-        let cap = Cap::Refuse(self.inner.limits.max_body);
         for _ in 0..=MAX_REDIRECTS {
             let host = self.inner.hosts.get(&url);
             skipped(&host, &url)?;
             self.check_robots(&host, &url, turn).await?;
-            match self.with_retries(&host, &url, turn, cap).await? {
-                Answer::Page(page) => return Ok(page),
+            match self.with_retries(&host, &url, turn, want).await? {
+                answer @ (Answer::Page(_) | Answer::Open(_)) => return Ok(answer),
                 // The failure belongs to the page that redirected, not to a
                 // URL that was never fetched.
                 Answer::Redirect(next) if !matches!(next.scheme(), "http" | "https") => {
@@ -212,7 +281,10 @@ impl Fetcher {
         let mut hop_host = self.inner.hosts.get(&robots_url);
         // RFC 9309 §2.3.1.2: follow at least five redirects.
         for _ in 0..5 {
-            let robots = match self.with_retries(&hop_host, &robots_url, turn, cap).await {
+            let robots = match self
+                .with_retries(&hop_host, &robots_url, turn, Want::Body(cap))
+                .await
+            {
                 Ok(Answer::Page(page)) => {
                     Robots::parse(&self.inner.limits.user_agent, page.text.as_bytes())
                 }
@@ -221,7 +293,7 @@ impl Fetcher {
                     robots_url = next;
                     continue;
                 }
-                Ok(Answer::Redirect(_)) => Robots::AllowAll,
+                Ok(Answer::Redirect(_) | Answer::Open(_)) => Robots::AllowAll,
                 Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => Robots::AllowAll,
                 Err(e) => Robots::DisallowAll(e.kind().to_string()),
             };
@@ -254,11 +326,11 @@ impl Fetcher {
         host: &Host,
         url: &Url,
         turn: u64,
-        cap: Cap,
+        want: Want,
     ) -> Result<Answer, FetchError> {
         let mut retry = 0;
         loop {
-            match self.attempt(host, url, turn, cap).await {
+            match self.attempt(host, url, turn, want).await {
                 Err(error) if error.is_retryable() && retry < self.inner.limits.retries => {
                     retry += 1;
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -276,21 +348,28 @@ impl Fetcher {
         host: &Host,
         url: &Url,
         turn: u64,
-        cap: Cap,
+        want: Want,
     ) -> Result<Answer, FetchError> {
-        let _permit = self.inner.gate.acquire(turn).await;
+        let permit = self.inner.gate.acquire(turn).await;
         host.wait_turn()
             .await
             .map_err(|why| FetchErrorKind::HostSkipped(why).at(url))?;
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let timeout = self.inner.limits.timeout;
-        match tokio::time::timeout(timeout, self.exchange(host, url, cap)).await {
+        let started = tokio::time::Instant::now();
+        match tokio::time::timeout(timeout, self.exchange(host, url, want)).await {
+            // A streamed body keeps the permit while it is read.
+            Ok(Ok(Answer::Open(mut open))) => {
+                open.permit = Some(permit);
+                open.started = started;
+                Ok(Answer::Open(open))
+            }
             Ok(result) => result.map_err(|kind| kind.at(url)),
             Err(_) => Err(FetchErrorKind::Timeout(timeout).at(url)),
         }
     }
 
-    async fn exchange(&self, host: &Host, url: &Url, cap: Cap) -> Result<Answer, FetchErrorKind> {
+    async fn exchange(&self, host: &Host, url: &Url, want: Want) -> Result<Answer, FetchErrorKind> {
         let response = self
             .inner
             .client
@@ -317,6 +396,15 @@ impl Fetcher {
             }
             return Err(FetchErrorKind::Status(status.as_u16()));
         }
+        let Want::Body(cap) = want else {
+            return Ok(Answer::Open(stream::Open {
+                url: url.clone(),
+                status: status.as_u16(),
+                response,
+                permit: None,
+                started: tokio::time::Instant::now(),
+            }));
+        };
         let content_type = header(&response, CONTENT_TYPE);
         let bytes = body::read(response, cap).await?;
         Ok(Answer::Page(Page {

@@ -44,7 +44,7 @@ impl Builder<'_> {
         let format = self.format(section, raw.format.as_deref(), &raw.json_from, &raw.json_re)?;
         let json = format.is_json();
         let key = format!("{section}.links");
-        let links = self.read(&key, &raw.links, json)?;
+        let links = self.read(&key, &link_source(&raw.links, json), json)?;
         // `::url` and friends give one value about the page, never its links:
         // a seed level whose link is itself would go round in a circle.
         if raw.links.trim().is_empty() || matches!(links.input(), Input::Page(_)) {
@@ -343,3 +343,18 @@ pub(super) fn seed_fields(seeds: &[SeedRule]) -> impl Iterator<Item = &(String, 
 
 #[cfg(test)]
 mod tests;
+
+/// A seed's `links` as read: an HTML selector that names no output reads
+/// the `href` of each match (`nav a` means the links in the nav, as a
+/// LinkExtractor would take them), not its text.
+fn link_source(links: &str, json: bool) -> String {
+    let (head, filters) = crate::extract::split_pipe(links);
+    let head = head.trim();
+    if json || head.contains("::") || head.ends_with("[]") || head.is_empty() {
+        return links.to_string();
+    }
+    match filters {
+        Some(chain) => format!("{head}::attr(href) | {}", chain.trim()),
+        None => format!("{head}::attr(href)"),
+    }
+}

@@ -21,6 +21,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod kill;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

@@ -473,9 +473,9 @@ impl Driver {
             let index = index as u32;
             let child = match &request.step {
                 Step::Seed { level } => {
-                    let step = match level + 1 < self.spider.seeds.len() {
-                        true => Step::Seed { level: level + 1 },
-                        false => sequence_start(&self.spider, &url),
+                    let (url, step) = match level + 1 < self.spider.seeds.len() {
+                        true => (url, Step::Seed { level: level + 1 }),
+                        false => sequence_start(&self.spider, url),
                     };
                     Request {
                         key: request.key.child(index),

@@ -164,14 +164,26 @@ fn first_step(spider: &Spider) -> Step {
     list_step(1, Sequence::Single)
 }
 
-/// The step for the list sequence a seed link starts.
-pub fn sequence_start(spider: &Spider, link: &Url) -> Step {
+/// The first page and step of the list sequence a seed link starts. With
+/// `page_param` the link is page 1: as it is, unless it names another page
+/// in that parameter, which is then replaced by 1.
+pub fn sequence_start(spider: &Spider, link: Url) -> (Url, Step) {
     let sequence = match (&spider.list.page_param, &spider.list.next) {
         (Some(_), _) => Sequence::Param { base: link.clone() },
         (None, Some(_)) => Sequence::Next,
         (None, None) => Sequence::Single,
     };
-    list_step(1, sequence)
+    let url = match &spider.list.page_param {
+        Some(name)
+            if link
+                .query_pairs()
+                .any(|(k, v)| k == name.as_str() && v != "1") =>
+        {
+            with_param(&link, name, 1)
+        }
+        _ => link,
+    };
+    (url, list_step(1, sequence))
 }
 
 pub fn list_step(number: u64, sequence: Sequence) -> Step {

@@ -9,6 +9,11 @@ pub const TOP_KEYS: &[&str] = &[
     "start",
     "first_page",
     "last_page",
+    "step",
+    "first_offset",
+    "total",
+    "total_pages",
+    "vars",
     "next",
     "key",
     "omit",
@@ -35,6 +40,8 @@ pub const LIST_KEYS: &[&str] = &[
     "allow",
     "deny",
     "page_param",
+    "total",
+    "total_pages",
 ];
 /// Keys of `[links]`.
 pub const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
@@ -67,9 +74,15 @@ pub const LIMIT_KEYS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct RawSpider {
     pub name: Option<String>,
-    pub start: String,
+    pub start: RawStart,
     pub first_page: Option<i64>,
     pub last_page: Option<i64>,
+    pub step: Option<i64>,
+    pub first_offset: Option<i64>,
+    pub total: Option<String>,
+    pub total_pages: Option<String>,
+    #[serde(default)]
+    pub vars: IndexMap<String, RawVar>,
     pub next: Option<String>,
     pub key: Option<Names>,
     pub omit: Option<Names>,
@@ -99,6 +112,8 @@ pub struct RawList {
     pub allow: Option<Vec<String>>,
     pub deny: Option<Vec<String>>,
     pub page_param: Option<String>,
+    pub total: Option<String>,
+    pub total_pages: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +150,25 @@ pub struct RawDetail {
     pub fields: IndexMap<String, toml::Value>,
     pub require: Option<Names>,
     pub unique: Option<Names>,
+}
+
+/// `start`: one URL or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a URL or a list of URLs")]
+pub enum RawStart {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One `[vars]` entry: its values, or a file of them.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a list of values, or { file = \"values.txt\" } (one value a line)"
+)]
+pub enum RawVar {
+    List(Vec<toml::Value>),
+    File { file: String },
 }
 
 /// A field name or a list of them (`require`, `unique`, `key`, `omit`).

@@ -367,3 +367,6 @@ impl RawStart {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

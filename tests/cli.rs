@@ -1529,7 +1529,11 @@ async fn var_flags_replace_a_list_in_command_line_order() {
         run.stdout.lines().collect::<Vec<_>>(),
         [r#"{"q":"technic"}"#, r#"{"q":"duplo"}"#]
     );
-    assert_eq!(server.count("/search?q=lego"), 0, "the file's list was replaced");
+    assert_eq!(
+        server.count("/search?q=lego"),
+        0,
+        "the file's list was replaced"
+    );
 
     let hits = server.hits().len();
     for (args, says) in [

@@ -68,10 +68,10 @@ fn a_var_file_is_read_beside_the_spider_file_blank_lines_skipped() {
 
 #[test]
 fn offsets_and_totals_load() {
-    let spider = load(&format!(
-        "start = 'http://h.test/?o={{offset}}'\nstep = 20\nfirst_offset = 5\ntotal = 'meta.total'\n\
-         [list]\nformat = 'json'\nitems = 'items'\n"
-    ))
+    let spider = load(
+        "start = 'http://h.test/?o={offset}'\nstep = 20\nfirst_offset = 5\ntotal = 'meta.total'\n\
+         [list]\nformat = 'json'\nitems = 'items'\n",
+    )
     .unwrap();
     assert_eq!(spider.paging, Paging::Offset { first: 5, step: 20 });
     assert!(matches!(spider.total, Some(Total::Items(_))));

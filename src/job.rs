@@ -194,6 +194,7 @@ impl Job {
         let position = self.boundary.unwrap_or(flushed);
         if let Some(state) = &mut self.state {
             if !self.pending.is_empty() {
+                self.pending.set_cookies(self.crawl.cookies());
                 state.store.commit(&mut self.pending, position, false)?;
             }
         }

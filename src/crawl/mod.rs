@@ -115,6 +115,8 @@ pub struct Resume {
     pub details: Vec<(String, Fields)>,
     /// `unique` values already seen.
     pub unique: Vec<String>,
+    /// The cookie jar as it was committed (`cookies = true`).
+    pub cookies: Option<String>,
 }
 
 /// Limits on the crawl itself, beside the spider's `[limits]`.
@@ -150,6 +152,8 @@ pub struct Crawl {
 impl Crawl {
     /// Starts crawling `spider` on the current Tokio runtime.
     pub fn start(spider: Spider, options: CrawlOptions) -> Result<Crawl, CrawlError> {
+        // requests: build the fetcher with `spider.request` and the committed
+        // cookie jar, `options.resume.as_ref().and_then(|r| r.cookies.as_deref())`.
         let fetcher =
             Fetcher::new(&spider.limits).map_err(|e| CrawlError::Client(e.to_string()))?;
         Ok(Crawl::with_fetch(spider, options, Arc::new(fetcher)))
@@ -199,6 +203,11 @@ impl Crawl {
     /// Counts so far: pages, records, retries, failures, elapsed time.
     pub fn summary(&self) -> Summary {
         self.summary_handle().summary()
+    }
+
+    /// The crawl's cookie jar as text, when it keeps one (`cookies = true`).
+    pub fn cookies(&self) -> Option<String> {
+        self.fetcher.cookies()
     }
 
     /// A handle that reads the counts while someone else owns the crawl.

@@ -79,6 +79,8 @@ pub struct Saved {
 pub struct Pending {
     pages: Vec<PageDone>,
     records: u64,
+    /// The crawl's cookie jar as text (`cookies = true`), kept with the pages.
+    cookies: Option<String>,
 }
 
 impl Pending {
@@ -86,6 +88,12 @@ impl Pending {
     pub fn push(&mut self, page: PageDone) {
         self.records += u64::from(page.records);
         self.pages.push(page);
+    }
+
+    /// The cookie jar to keep with these pages, so a resumed crawl keeps its
+    /// session (SPEC §7).
+    pub fn set_cookies(&mut self, cookies: Option<String>) {
+        self.cookies = cookies;
     }
 
     /// Records in the pending pages.
@@ -265,6 +273,7 @@ impl StateStore {
                 visited: self.load_column("SELECT url FROM visited")?,
                 details: self.load_details()?,
                 unique: self.load_column("SELECT value FROM uniques")?,
+                cookies: self.meta("cookies")?,
             }),
             sink_position,
             records,
@@ -394,6 +403,13 @@ impl StateStore {
                         .map_err(|e| io_error(&self.path, e))?;
                 }
             }
+        }
+        if let Some(jar) = &pending.cookies {
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('cookies', ?1)",
+                [jar],
+            )
+            .map_err(|e| io_error(&self.path, e))?;
         }
         tx.commit().map_err(|e| io_error(&self.path, e))?;
         *pending = Pending::default();

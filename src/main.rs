@@ -30,6 +30,12 @@ fn main() -> ExitCode {
         match args.command {
             Command::Crawl(crawl) => cli::crawl(crawl).await,
             Command::Check { spider, overrides } => cli::check(&spider, &overrides),
+            Command::Try {
+                spider,
+                url,
+                detail,
+                overrides,
+            } => cli::try_page(&spider, url.as_deref(), detail, &overrides).await,
             Command::Demo { serve, port } => cli::demo(serve, port).await,
         }
     });

@@ -1548,3 +1548,57 @@ async fn var_flags_replace_a_list_in_command_line_order() {
     }
     assert_eq!(server.hits().len(), hits, "a bad --var makes no request");
 }
+
+// ------------------------------------------------------------------ 13. try
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_fetches_one_page_and_names_what_matched_nothing() {
+    let server = TestServer::start().await;
+    server.route(
+        "/list/1",
+        Reply::html(
+            "<div class=item><h2>One</h2><a href=/d/1>x</a></div>\
+             <div class=item><h2>Two</h2><a href=/d/2>x</a></div><a class=next href=/list/2>n</a>",
+        ),
+    );
+    server.route("/d/1", Reply::html("<p class=price>12</p>"));
+    let dir = TempDir::new().unwrap();
+    let text = format!(
+        "start = '{}'\nnext = 'a.next::attr(href)'\n[list]\nitem = '.item'\nfields.title = 'h2'\n\
+         fields.url = 'a::attr(href)'\nfields.typo = '.titel'\n[detail]\nfollow = 'url'\n\
+         fields.price = '.price | int'\nfields.stock = '.stock'\n[limits]\nrate = 0\nrobots = false\n",
+        server.url("/list/1")
+    );
+    let path = s(&spider(&dir, "try.toml", &text));
+    let run = trawl(["try", &path]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    for shown in [
+        "2 items matched `.item`",
+        "\"One\"",
+        "\"Two\"",
+        "matched nothing: `typo` (`.titel`)",
+        "next: ",
+    ] {
+        assert!(run.stdout.contains(shown), "`{shown}` in:\n{}", run.stdout);
+    }
+    assert_eq!(
+        server.hits().len(),
+        1,
+        "one page, no detail page, no next page"
+    );
+
+    let run = trawl(["try", &path, &server.url("/d/1"), "--detail"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("price  12"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("matched nothing: `stock`"),
+        "{}",
+        run.stdout
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(files.len(), 1, "nothing written beside the spider file");
+
+    let run = trawl(["try", &path, "not a url"]).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("URL"), "{}", run.stderr);
+}

@@ -19,6 +19,8 @@ const AFTER_HELP: &str = "\
 Examples:
   trawl demo                                 crawl the built-in demo site
   trawl check shop.toml                      validate a spider file, print its plan
+  trawl try shop.toml                        fetch the first page, show what each field reads
+  trawl try shop.toml URL --detail           the same for one detail page
   trawl crawl shop.toml                      records as JSON Lines on stdout
   trawl crawl shop.toml -o items.csv --rate 5 --burst 5
   trawl crawl shop.toml -o items.jsonl --state .trawl-shop   (rerun it to resume)
@@ -56,6 +58,18 @@ pub enum Command {
     Check {
         /// The spider file (TOML).
         spider: PathBuf,
+        #[command(flatten)]
+        overrides: Overrides,
+    },
+    /// Fetch one page (the first start, or URL) and show what the spider reads on it; writes nothing.
+    Try {
+        /// The spider file (TOML).
+        spider: PathBuf,
+        /// The page to fetch instead of the first start.
+        url: Option<String>,
+        /// Read the page with the [detail] rules.
+        #[arg(long)]
+        detail: bool,
         #[command(flatten)]
         overrides: Overrides,
     },

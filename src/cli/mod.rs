@@ -12,6 +12,7 @@ macro_rules! say {
 pub mod args;
 mod demo;
 pub mod run;
+mod try_page;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ use run::exit;
 use trawl::job::Resumable;
 
 pub use demo::demo;
+pub use try_page::try_page;
 
 /// Prints `message` as trawl's error and returns `code`.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {

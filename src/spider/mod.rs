@@ -212,6 +212,8 @@ impl Builder<'_> {
         let key = self.names("key", raw.key.as_ref(), all.as_deref())?;
         let omit = self.names("omit", raw.omit.as_ref(), all.as_deref())?;
         let limits = Limits::from_raw(&raw.limits).map_err(|(key, msg)| self.err(key, msg))?;
+        // lead: pass the names `[vars]` defines too.
+        let request = self.request(&raw.request, &["page".into(), "offset".into()])?;
         Ok(Spider {
             name,
             paging,
@@ -221,7 +223,7 @@ impl Builder<'_> {
             key,
             omit,
             limits,
-            request: RequestRule::default(),
+            request,
         })
     }
 

@@ -2,8 +2,10 @@
 """Generate the benchmark's static blog: deterministic, byte for byte.
 
     python3 bench/gen_site.py DIR --pages N --items M [--shop]
+    python3 bench/gen_site.py DIR --levels C --pages N --items M
+    python3 bench/gen_site.py DIR --graph N
 
-writes
+The first form writes
 
     DIR/robots.txt                       allows everything
     DIR/blog/page/{n}/index.html         n = 1..N, ~23 KB, M items each
@@ -30,6 +32,28 @@ paragraphs; site.json's "bytes" says how close they came. Without --shop the
 pages are byte for byte what they were before --shop existed, so scenario a
 of bench/run measures what it always measured. `expected_fields_record` is
 what bench/spiders/bench-fields.toml should make of it.
+
+--levels C writes a shop of three levels (SPEC §8 seed levels) instead:
+
+    DIR/shop/index.html                  the home page: C category links
+    DIR/shop/cat/{c}/index.html          category c's first list page
+    DIR/shop/cat/{c}/page/{p}/index.html its list page p (2..N), paged by a.next
+    DIR/blog/post/{id}/index.html        the detail pages, as the blog's
+
+Item i (0-based) of page p of category c is post id ((c-1)*N + p-1)*M + i + 1,
+so ids run 1, 2, 3 ... in discovery order (depth first: all of category 1
+before category 2). `expected_levels_record` is what
+bench/spiders/bench-levels.toml should make of it.
+
+--graph N writes a link graph (SPEC §8 link rules): DIR/g/{n}/index.html for
+n = 0..N-1, ~3 KB each, titled "Node {n}", linking (in this order) to a
+pseudo-random node, its children 4n+1 and 4n+2, another pseudo-random node,
+its children 4n+3 and 4n+4, its parent and node 0 (those that exist), plus
+navigation links outside /g/. The children make every node reachable from
+node 0 within log4(N) + 1 levels; the other links make most links lead to
+pages already seen. `graph_bfs_order` is the order of the records of a
+breadth-first link crawl from node 0 (bench/spiders/bench-links.toml), node
+0 itself being no record.
 """
 
 import argparse
@@ -344,6 +368,202 @@ def detail_page(post_id, shop=False):
     return body + pad + "\n" + tail + _footer()
 
 
+# --- --levels: home -> categories -> paged lists -> detail pages -----------------
+
+def category_name(c):
+    return f"{TOPICS[(c - 1) % len(TOPICS)]} {c}"
+
+
+def levels_post_id(c, p, i, pages, items):
+    return ((c - 1) * pages + p - 1) * items + i + 1
+
+
+def levels_category_of(post_id, pages, items):
+    return (post_id - 1) // (pages * items) + 1
+
+
+def expected_levels_record(base, post_id, manifest):
+    """What bench/spiders/bench-levels.toml makes of post `post_id` on a --levels site."""
+    c = levels_category_of(post_id, manifest["pages"], manifest["items"])
+    return {"category": category_name(c), **expected_record(base, post_id)}
+
+
+def levels_list_path(c, p):
+    return f"/shop/cat/{c}/" if p == 1 else f"/shop/cat/{c}/page/{p}/"
+
+
+def levels_home(categories):
+    links = "\n".join(
+        f'<li><a href="{levels_list_path(c, 1)}">{category_name(c)}</a></li>'
+        for c in range(1, categories + 1)
+    )
+    body = (
+        _head("Shop", f"{categories} categories")
+        + '<main>\n<section class="shop">\n<h1>Shop</h1>\n'
+        + f'<ul class="categories">\n{links}\n</ul>\n</section>\n'
+        + _sidebar(0)
+        + "</main>\n"
+    )
+    return body + _footer()
+
+
+def levels_list_page(c, p, pages, items):
+    rows = []
+    for i in range(items):
+        post_id = levels_post_id(c, p, i, pages, items)
+        rows.append(
+            f'<div class="item">\n'
+            f'<h2 class="title">{title(post_id)}</h2>\n'
+            f'<p class="meta">by {author(post_id)} · {category_name(c)}</p>\n'
+            f'<p class="excerpt">{description(post_id)[:90]}…</p>\n'
+            f'<a href="{post_path(post_id)}">Read more</a>\n'
+            "</div>"
+        )
+    pager = []
+    if p > 1:
+        pager.append(f'<a class="prev" href="{levels_list_path(c, p - 1)}">Newer</a>')
+    for q in range(max(1, p - 3), min(pages, p + 3) + 1):
+        pager.append(f'<a href="{levels_list_path(c, q)}">{q}</a>')
+    if p < pages:
+        pager.append(f'<a class="next" href="{levels_list_path(c, p + 1)}">Older</a>')
+    body = (
+        _head(f"{category_name(c)}, page {p}", f"{category_name(c)}: page {p} of {pages}")
+        + "<main>\n<section class=\"posts\">\n"
+        + f"<h1>{category_name(c)} — page {p} of {pages}</h1>\n"
+        + "\n".join(rows)
+        + '\n<div class="pager">' + " ".join(pager) + "</div>\n</section>\n"
+        + _sidebar(c * 1000 + p)
+        + "</main>\n"
+    )
+    return body + _pad(body, LIST_PAGE_BYTES, c * 1000 + p) + _footer()
+
+
+def generate_levels(root, categories, pages, items):
+    manifest = {
+        "generator": GENERATOR_VERSION,
+        "variant": "levels",
+        "categories": categories,
+        "pages": pages,
+        "items": items,
+        "records": categories * pages * items,
+        # home + list pages + detail pages + robots.txt
+        "requests": 1 + categories * pages * (1 + items) + 1,
+    }
+    return _generate(root, manifest, lambda: _write_levels(root, categories, pages, items))
+
+
+def _write_levels(root, categories, pages, items):
+    d = os.path.join(root, "shop")
+    os.makedirs(d, exist_ok=True)
+    size = _write(os.path.join(d, "index.html"), levels_home(categories))
+    for c in range(1, categories + 1):
+        for p in range(1, pages + 1):
+            d = os.path.join(root, levels_list_path(c, p).strip("/"))
+            os.makedirs(d, exist_ok=True)
+            size += _write(os.path.join(d, "index.html"), levels_list_page(c, p, pages, items))
+    for post_id in range(1, categories * pages * items + 1):
+        d = os.path.join(root, "blog", "post", str(post_id))
+        os.makedirs(d, exist_ok=True)
+        size += _write(os.path.join(d, "index.html"), detail_page(post_id))
+    return size
+
+
+# --- --graph: a link graph --------------------------------------------------------
+
+GRAPH_PAGE_BYTES = 3 * 1024
+
+
+def graph_path(n):
+    return f"/g/{n}/"
+
+
+def node_title(n):
+    return f"Node {n}"
+
+
+def graph_links(n, nodes):
+    """The /g/ links of node `n`, in document order (repeats included)."""
+    kids = [k for k in range(4 * n + 1, 4 * n + 5) if k < nodes]
+    out = [(n * 7919 + 13) % nodes] + kids[:2] + [(n * 104729 + 7) % nodes] + kids[2:]
+    if n > 0:
+        out.append((n - 1) // 4)
+    out.append(0)
+    return out
+
+
+def graph_bfs_order(nodes):
+    """The nodes a breadth-first link crawl from node 0 records, in order."""
+    seen = bytearray(nodes)
+    seen[0] = 1
+    order, head = [0], 0
+    while head < len(order):
+        for k in graph_links(order[head], nodes):
+            if not seen[k]:
+                seen[k] = 1
+                order.append(k)
+        head += 1
+    return order[1:]
+
+
+def expected_graph_record(base, n):
+    """What bench/spiders/bench-links.toml makes of node `n`."""
+    return {"url": base + graph_path(n), "title": node_title(n)}
+
+
+def graph_page(n, nodes):
+    links = "\n".join(
+        f'<li><a href="{graph_path(k)}">{node_title(k)}</a></li>' for k in graph_links(n, nodes)
+    )
+    body = (
+        f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{node_title(n)} · The Trawl Bench Graph</title>\n</head>\n<body>\n"
+        '<nav><a href="/">Home</a> <a href="/about/">About</a> <a href="/tags/">Tags</a> '
+        '<a href="/feed.xml">RSS</a></nav>\n'
+        f"<main>\n<h1>{node_title(n)}</h1>\n<ul class=\"links\">\n{links}\n</ul>\n"
+    )
+    tail = "</main>\n</body>\n</html>\n"
+    pad = _filler(n, GRAPH_PAGE_BYTES - len(body.encode()) - len(tail) - 40)
+    return body + '<section class="more">\n' + pad + "\n</section>\n" + tail
+
+
+def generate_graph(root, nodes):
+    manifest = {
+        "generator": GENERATOR_VERSION,
+        "variant": "graph",
+        "nodes": nodes,
+        "records": nodes - 1,
+        # every node + robots.txt
+        "requests": nodes + 1,
+    }
+    return _generate(root, manifest, lambda: _write_graph(root, nodes))
+
+
+def _write_graph(root, nodes):
+    size = 0
+    for n in range(nodes):
+        d = os.path.join(root, "g", str(n))
+        os.makedirs(d, exist_ok=True)
+        size += _write(os.path.join(d, "index.html"), graph_page(n, nodes))
+    return size
+
+
+def _generate(root, manifest, write_pages):
+    """Writes robots.txt, the pages (`write_pages()` returns their size) and
+    site.json, unless site.json says the same site is there already."""
+    os.makedirs(root, exist_ok=True)
+    manifest_path = os.path.join(root, "site.json")
+    if os.path.exists(manifest_path):
+        with open(manifest_path) as f:
+            old = json.load(f)
+        if {k: v for k, v in old.items() if k != "bytes"} == manifest:
+            return old  # already generated, identically
+    _write(os.path.join(root, "robots.txt"), "User-agent: *\nAllow: /\n")
+    manifest["bytes"] = write_pages()
+    _write(manifest_path + ".tmp", json.dumps(manifest))
+    os.replace(manifest_path + ".tmp", manifest_path)
+    return manifest
+
+
 def _write(path, text):
     """Writes `text`; returns its size in bytes."""
     data = text.encode("utf-8")
@@ -388,13 +608,33 @@ def generate(root, pages, items, shop=False):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir")
-    ap.add_argument("--pages", type=int, required=True, help="list pages (N)")
-    ap.add_argument("--items", type=int, required=True, help="items per list page (M)")
+    ap.add_argument("--pages", type=int, help="list pages (N; with --levels, per category)")
+    ap.add_argument("--items", type=int, help="items per list page (M)")
     ap.add_argument("--shop", action="store_true",
                     help="add a shop's markup: prices, tags, ld+json (bench/spiders/bench-fields.toml)")
+    ap.add_argument("--levels", type=int, metavar="C",
+                    help="a shop of C categories: home -> categories -> lists -> details "
+                         "(bench/spiders/bench-levels.toml)")
+    ap.add_argument("--graph", type=int, metavar="N",
+                    help="a link graph of N pages instead (bench/spiders/bench-links.toml)")
     args = ap.parse_args(argv)
-    if args.pages < 1 or args.items < 1:
+    if args.graph is not None:
+        if args.graph < 2 or args.pages or args.items or args.shop or args.levels:
+            ap.error("--graph N takes N >= 2 and no other option")
+        m = generate_graph(args.dir, args.graph)
+        print(f"site: {args.dir}: graph of {m['nodes']} pages, {m['records']} records, "
+              f"{m['bytes']:,} bytes of pages", file=sys.stderr)
+        return
+    if not args.pages or not args.items or args.pages < 1 or args.items < 1:
         ap.error("--pages and --items must be at least 1")
+    if args.levels is not None:
+        if args.levels < 1 or args.shop:
+            ap.error("--levels C takes C >= 1, without --shop")
+        m = generate_levels(args.dir, args.levels, args.pages, args.items)
+        print(f"site: {args.dir}: levels, {m['categories']} categories x {m['pages']} list pages x "
+              f"{m['items']} items = {m['records']} records, {m['requests']} requests, "
+              f"{m['bytes']:,} bytes of pages", file=sys.stderr)
+        return
     m = generate(args.dir, args.pages, args.items, args.shop)
     print(
         f"site: {args.dir}: {m['variant']}, {m['pages']} list pages x {m['items']} items = "

@@ -129,6 +129,7 @@ def table(scenarios_path, runs_path, targets=False, header=None):
                "detail pages + robots.txt. CPU = user + system time of the crawler process only.")
     notes = []
     a, b, c, d, d0, e, f = (s.get(k) for k in ("a", "b", "c", "d", "d0", "e", "f"))
+    g, h = s.get("g"), s.get("h")
     if a and b:
         cpu = (f", {b['cpu_per_1000'] / a['cpu_per_1000']:.1f}x less CPU per page"
                if a["cpu_per_1000"] and b["cpu_per_1000"] else "")
@@ -148,6 +149,19 @@ def table(scenarios_path, runs_path, targets=False, header=None):
     if a and e:
         notes.append(f"- `--state`: {e['pps']:,.0f} pages/s against {a['pps']:,.0f} without: costs "
                      f"**{(1 - e['pps'] / a['pps']) * 100:.1f} %** of pages/s.")
+    if a and g:
+        cpu = (f"; CPU-s per 1,000 pages {g['cpu_per_1000']:.3f} against {a['cpu_per_1000']:.3f} "
+               f"({change(g['cpu_per_1000'], a['cpu_per_1000'])})"
+               if a["cpu_per_1000"] and g["cpu_per_1000"] else "")
+        notes.append(f"- seed levels (bench-levels.toml: a home page and its categories above "
+                     f"`next`-paged lists): {g['pps']:,.0f} pages/s against {a['pps']:,.0f} on the "
+                     f"`{{page}}`-paged blog ({change(g['pps'], a['pps'])}){cpu}.")
+    if h:
+        rss = (f", peak RSS {h['rss_mib']:.1f} MiB" if h["rss_mib"] else "")
+        than = (f" (scenario a's: {a['rss_mib']:.1f} MiB)" if a and a["rss_mib"] and h["rss_mib"] else "")
+        cpu = (f", {h['cpu_per_1000']:.3f} CPU-s per 1,000 pages" if h["cpu_per_1000"] else "")
+        notes.append(f"- link rules (bench-links.toml, every page once, breadth first): "
+                     f"{h['pps']:,.0f} pages/s over {h['requests']:,} pages{cpu}{rss}{than}.")
     if notes:
         out += [""] + notes
     if targets:
@@ -173,6 +187,10 @@ def table(scenarios_path, runs_path, targets=False, header=None):
         if a and e:
             cost = (1 - e["pps"] / a["pps"]) * 100
             check(cost <= 10, f"`--state` costs ≤ 10 % of pages/s: {cost:.1f} %")
+        if h and h["rss_mib"] is not None:
+            # SPEC §10: peak memory under 64 MiB + 2 x max_body on any site.
+            check(h["rss_mib"] <= 64 + 2 * 10,
+                  f"100k link graph: peak RSS within SPEC §10's 64 MiB + 2 x max_body: {h['rss_mib']:.1f}")
     print("\n".join(out))
 
 

@@ -2,17 +2,20 @@
 """Check a crawl's JSON Lines output against the generated site.
 
     python3 bench/verify.py OUT.jsonl --site DIR --base http://127.0.0.1:PORT
-                            [--spider bench|bench-fields] [--ordered]
+                            [--spider bench|bench-fields|bench-levels|bench-links] [--ordered]
 
 Every record must equal what the spider (bench/spiders/SPIDER.toml) should
 make of post `id` exactly: gen_site.expected_record(base, id) for bench.toml
 (keys title, url, description, author), gen_site.expected_fields_record for
-bench-fields.toml (which needs a --shop site); keys in spider order, and a
-number of the same JSON type: an integer where an integer is expected, any
-number of the same value where a float is (1299 and 1299.0 are both the
-price "1.299,00"). Every id 1..N*M must appear exactly once; with --ordered,
-in discovery order (1, 2, 3, ...). Exits 1 with the first problems listed
-otherwise.
+bench-fields.toml (which needs a --shop site), expected_levels_record for
+bench-levels.toml (a --levels site; the category first), and for
+bench-links.toml (a --graph site) expected_graph_record of node `id` (url,
+title); keys in spider order, and a number of the same JSON type: an integer
+where an integer is expected, any number of the same value where a float is
+(1299 and 1299.0 are both the price "1.299,00"). Every id must appear exactly
+once; with --ordered, in discovery order (1, 2, 3, ... ; for the graph, the
+breadth-first order of gen_site.graph_bfs_order). Exits 1 with the first
+problems listed otherwise.
 """
 
 import argparse
@@ -24,13 +27,25 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_site  # noqa: E402
 
-TITLE = re.compile(r"^Post (\d+)$")
+POST = re.compile(r"^Post (\d+)$")
+NODE = re.compile(r"^Node (\d+)$")
 
-# spider (bench/spiders/NAME.toml) -> (its expected record, the site variant it needs)
+# spider (bench/spiders/NAME.toml) -> (its expected record (base, id, manifest),
+# the site variant it needs, the title that gives a record's id)
 SPIDERS = {
-    "bench": (gen_site.expected_record, None),
-    "bench-fields": (gen_site.expected_fields_record, "shop"),
+    "bench": (lambda base, i, m: gen_site.expected_record(base, i), None, POST),
+    "bench-fields": (lambda base, i, m: gen_site.expected_fields_record(base, i), "shop", POST),
+    "bench-levels": (gen_site.expected_levels_record, "levels", POST),
+    "bench-links": (lambda base, i, m: gen_site.expected_graph_record(base, i), "graph", NODE),
 }
+
+
+def discovery_order(manifest):
+    """The ids in the order the records must come: 1, 2, 3 ... or, for a
+    graph, breadth first from node 0."""
+    if manifest.get("variant") == "graph":
+        return gen_site.graph_bfs_order(manifest["nodes"])
+    return range(1, manifest["records"] + 1)
 
 
 def same(got, want):
@@ -52,13 +67,19 @@ def same(got, want):
 def verify(path, site, base, ordered, spider="bench"):
     with open(os.path.join(site, "site.json")) as f:
         manifest = json.load(f)
-    expected_record, variant = SPIDERS[spider]
-    if variant and manifest.get("variant") != variant:
-        return False, f"{spider}.toml needs a --{variant} site", [
-            f"{site} is a {manifest.get('variant', 'blog')} site (gen_site.py without --{variant})"]
+    expected_record, variant, title_re = SPIDERS[spider]
+    have = manifest.get("variant", "blog")
+    if (variant and have != variant) or (not variant and have not in ("blog", "shop")):
+        return False, f"{spider}.toml needs a {'--' + variant if variant else 'blog'} site", [
+            f"{site} is a {have} site"]
     want = manifest["records"]
+    order = discovery_order(manifest)
+    # rank[id] = the record's place in discovery order, from 1; 0 = no record
+    rank = [0] * (max(order) + 1)
+    for place, i in enumerate(order, 1):
+        rank[i] = place
     problems = []
-    seen = bytearray(want + 1)
+    seen = bytearray(len(rank))
     count = dupes = unknown = out_of_order = 0
     prev = 0
 
@@ -77,25 +98,26 @@ def verify(path, site, base, ordered, spider="bench"):
             except ValueError as e:
                 problem(f"line {lineno}: not JSON: {e}")
                 continue
-            m = TITLE.match(str(rec.get("title"))) if isinstance(rec, dict) else None
+            m = title_re.match(str(rec.get("title"))) if isinstance(rec, dict) else None
             if not m:
                 unknown += 1
-                problem(f"line {lineno}: no 'Post N' title: {line.strip()[:200]}")
+                problem(f"line {lineno}: no {title_re.pattern!r} title: {line.strip()[:200]}")
                 continue
             post_id = int(m.group(1))
-            if not 1 <= post_id <= want:
+            if not 0 <= post_id < len(rank) or not rank[post_id]:
                 unknown += 1
-                problem(f"line {lineno}: post {post_id} is not on the site")
+                problem(f"line {lineno}: {m.group(0)} is not a record of the site")
                 continue
             if seen[post_id]:
                 dupes += 1
-                problem(f"line {lineno}: post {post_id} written twice")
+                problem(f"line {lineno}: {m.group(0)} written twice")
             seen[post_id] = 1
-            if ordered and post_id != prev + 1:
+            if ordered and rank[post_id] != prev + 1:
                 out_of_order += 1
-                problem(f"line {lineno}: post {post_id} follows post {prev}")
-            prev = post_id
-            expected = expected_record(base, post_id)
+                problem(f"line {lineno}: {m.group(0)} is record {rank[post_id]} in discovery order, "
+                        f"after record {prev}")
+            prev = rank[post_id]
+            expected = expected_record(base, post_id, manifest)
             if list(rec.keys()) != list(expected):
                 problem(f"line {lineno}: keys {list(rec.keys())}, expected {list(expected)}")
             elif not same(rec, expected):
@@ -104,7 +126,7 @@ def verify(path, site, base, ordered, spider="bench"):
 
     missing = want - sum(seen)
     if missing:
-        first = [i for i in range(1, want + 1) if not seen[i]][:10]
+        first = [i for i in order if not seen[i]][:10]
         problem(f"{missing} posts missing, first: {first}")
     ok = not problems
     summary = (

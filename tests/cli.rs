@@ -1505,3 +1505,46 @@ async fn a_crawl_that_got_nothing_exits_1_naming_the_first_failure() {
         run.stderr
     );
 }
+
+// ------------------------------------------------------------------ 12. --var
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn var_flags_replace_a_list_in_command_line_order() {
+    let server = TestServer::start().await;
+    for q in ["lego", "duplo", "technic"] {
+        server.route(
+            &format!("/search?q={q}"),
+            Reply::html(format!("<div class=item><h2>{q}</h2></div>")),
+        );
+    }
+    let dir = TempDir::new().unwrap();
+    let text = format!(
+        "start = '{}'\n[vars]\nq = ['lego']\n[list]\nitem = '.item'\nfields.q = 'h2'\n[limits]\nrate = 0\nrobots = false\n",
+        server.url("/search?q={q}")
+    );
+    let path = s(&spider(&dir, "vars.toml", &text));
+    let run = trawl(["crawl", &path, "--var", "q=technic", "--var", "q=duplo"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        [r#"{"q":"technic"}"#, r#"{"q":"duplo"}"#]
+    );
+    assert_eq!(
+        server.count("/search?q=lego"),
+        0,
+        "the file's list was replaced"
+    );
+
+    let hits = server.hits().len();
+    for (args, says) in [
+        (vec!["--var", "q"], "NAME=VALUE"),
+        (vec!["--var", "nope=1"], "`nope` is not a var"),
+    ] {
+        let mut all = vec!["crawl", &path];
+        all.extend(args);
+        let run = trawl(all).await;
+        assert_eq!(run.code, Some(2), "{run:?}");
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
+    assert_eq!(server.hits().len(), hits, "a bad --var makes no request");
+}

@@ -11,11 +11,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use support::binary::{command, s, summary_line, trawl, Run, RUN_LIMIT};
+use support::binary::{s, summary_line, trawl};
+use support::kill::{resumed_at, run_killable, XorShift};
 use support::{Reply, TestServer};
 use tempfile::TempDir;
 use trawl::{Crawl, CrawlOptions, Record, Spider, Summary};
@@ -1247,8 +1248,9 @@ async fn bad_field_rules_exit_2_name_the_key_and_fetch_nothing() {
             vec!["key `list.requre`", "unknown key", "did you mean `require`?"]),
         ("section_typo", format!("{}[detial]\nfollow = \"url\"\n", list("")),
             vec!["key `detial`", "unknown key", "did you mean `detail`?"]),
+        // `[links]` is a section since §8; `follow` is none of its keys.
         ("links", format!("{}[links]\nfollow = \"a\"\n", list("")),
-            vec!["key `links`", "unknown key"]),
+            vec!["key `links.follow`", "unknown key"]),
     ];
     for (name, text, wanted) in &cases {
         let path = spider_file(&server, &dir, &format!("{name}.toml"), text);
@@ -1499,41 +1501,6 @@ const PER_PAGE: u32 = 500;
 const PACE: [&str; 5] = ["--rate", "12", "--burst", "1", "--no-robots"];
 /// SIGKILLs that must land mid-crawl, each after a commit of its own run.
 const KILLS: usize = 4;
-const STATE_FILE: &str = "trawl-state.sqlite";
-
-/// xorshift64*: seedable kill moments (as tests/resume.rs draws them).
-struct XorShift(u64);
-
-impl XorShift {
-    /// Seeded from `TRAWL_KILL_SEED` when set, else the clock; prints the seed.
-    fn seeded() -> XorShift {
-        let seed = std::env::var("TRAWL_KILL_SEED")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-            });
-        println!("kill seed: TRAWL_KILL_SEED={seed} replays it");
-        XorShift(seed | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-}
-
 /// The id of item `i` on page `p`: item 0 of every page repeats page 1's
 /// first id, the rest are scattered over fewer ids than items, so repeats
 /// fall both near and far behind (across any kill).
@@ -1580,76 +1547,6 @@ fn resume_expected(items: &[(u64, u32, u32)], first: u32) -> (Vec<Value>, usize)
         }
     }
     (records, dropped)
-}
-
-/// Records the state in `dir` has committed (0 before the first commit),
-/// read from a copy so the crawl's own database is never touched.
-fn committed_in(dir: &Path) -> u64 {
-    let db = dir.join(STATE_FILE);
-    if !db.exists() {
-        return 0;
-    }
-    let scratch = TempDir::new().unwrap();
-    for suffix in ["", "-wal"] {
-        let from = PathBuf::from(format!("{}{suffix}", db.display()));
-        // The file may vanish or change under the copy: that poll reads 0.
-        let _ = std::fs::copy(&from, scratch.path().join(format!("{STATE_FILE}{suffix}")));
-    }
-    rusqlite::Connection::open(scratch.path().join(STATE_FILE))
-        .and_then(|c| {
-            c.query_row("SELECT records FROM progress WHERE id = 1", [], |r| {
-                r.get::<_, i64>(0)
-            })
-        })
-        .map_or(0, |n| n as u64)
-}
-
-/// Runs `trawl ARGS`; with `kill`, SIGKILLs it that long after the state
-/// in `state` has committed more than it had at the start. Returns whether
-/// the kill landed on a running process, and the run.
-async fn run_killable(args: &[String], state: &Path, kill: Option<Duration>) -> (bool, Run) {
-    let committed = committed_in(state);
-    let started = Instant::now();
-    let mut child = command(args).spawn().expect("spawn trawl");
-    let mut kill_at: Option<Instant> = None;
-    let mut killed = false;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll trawl") {
-            break status;
-        }
-        if let Some(after) = kill.filter(|_| !killed) {
-            match kill_at {
-                None if committed_in(state) > committed => kill_at = Some(Instant::now() + after),
-                Some(at) if Instant::now() >= at => {
-                    child.kill().expect("SIGKILL trawl");
-                    killed = true;
-                }
-                _ => {}
-            }
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            panic!("trawl {args:?} did not finish within {RUN_LIMIT:?}");
-        }
-        // Polling the state: it sends no notifications.
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    };
-    let output = child.wait_with_output().expect("collect output");
-    let run = Run {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    (killed && run.code.is_none(), run)
-}
-
-/// `N` from "resuming from DIR (N records committed)", if the run resumed.
-fn resumed_at(stderr: &str) -> Option<usize> {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("trawl: resuming from "))?;
-    let n = line.rsplit('(').next()?.split(' ').next()?;
-    Some(n.parse().unwrap_or_else(|_| panic!("no count in {line:?}")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1707,7 +1604,7 @@ unique = "id"
     // Killed a handful of times, each time after a commit of its own, then
     // run to its end: each rerun resumes mid-crawl with the ids committed
     // before the kill still counted as seen.
-    let mut rng = XorShift::seeded();
+    let mut rng = XorShift::seeded("unique_holds_across_sigkill_and_resume");
     let (out, state) = (dir.path().join("killed.jsonl"), dir.path().join("killed"));
     let (mut kills, mut resumed_mid_crawl) = (0, 0);
     let last = loop {

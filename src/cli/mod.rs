@@ -36,7 +36,9 @@ pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 /// Loads a spider file and applies the flags over it.
 fn load(path: &Path, overrides: &Overrides) -> Result<Spider, ExitCode> {
     let mut spider = Spider::from_path(path).map_err(|e| fail(exit::USAGE, e))?;
-    overrides.apply(&mut spider);
+    overrides
+        .apply(&mut spider)
+        .map_err(|e| fail(exit::USAGE, e))?;
     Ok(spider)
 }
 
@@ -112,12 +114,22 @@ fn open_state(
             "--state needs -o FILE or a database: stdout cannot be rewound to the last commit",
         ));
     }
-    let text = std::fs::read_to_string(&args.spider).map_err(|e| {
+    let mut text = std::fs::read_to_string(&args.spider).map_err(|e| {
         fail(
             exit::USAGE,
             format!("{}: cannot read ({e})", args.spider.display()),
         )
     })?;
+    // `--var` changes what is crawled as the file does: the state keeps it
+    // with the file's meaning, so a resume with other values is refused.
+    let vars = args.overrides.var_lists();
+    if !vars.is_empty() {
+        let json = serde_json::to_string(&vars).unwrap_or_default();
+        text.push_str(&format!(
+            "\n__trawl_cli_vars = {}\n",
+            toml::Value::String(json)
+        ));
+    }
     let (store, saved) = StateStore::open(dir, &text, &target.to_string()).map_err(|e| {
         let code = if e.is_usage() {
             exit::USAGE

@@ -136,9 +136,11 @@ pub(super) struct Driver {
     emitted: u64,
     /// Host names a link crawl may visit.
     hosts: Vec<String>,
+    /// A fresh crawl's starts after the first, for its first `PageDone`.
+    later_roots: Vec<Request>,
 }
 
-use crate::fetch::Fetch;
+use crate::fetch::{Ask, Fetch};
 
 impl Driver {
     pub fn new(
@@ -154,6 +156,7 @@ impl Driver {
         let mut details = Details::default();
         let mut seen = Seen::default();
         let mut done = 0;
+        let mut roots = Vec::new();
         match options.resume.take() {
             Some(resume) => {
                 done = resume.done;
@@ -161,7 +164,7 @@ impl Driver {
                     visited.insert(url);
                 }
                 for request in resume.pending {
-                    visited.insert(&normalize(&request.url));
+                    visited.insert(&request.visit_key(&spider));
                     frontier.push(request);
                 }
                 for (url, fields) in resume.details {
@@ -172,12 +175,17 @@ impl Driver {
                 }
             }
             None => {
-                if let Some(first) = Request::first(&spider) {
-                    visited.insert(&normalize(&first.url));
-                    frontier.push(first);
+                for root in Request::roots(&spider) {
+                    if visited.insert(&root.visit_key(&spider)) {
+                        frontier.push(root.clone());
+                        roots.push(root);
+                    }
                 }
             }
         }
+        // A fresh crawl's first page done carries the other starts, so a
+        // state store has every sequence from its first commit.
+        let later_roots = roots.into_iter().skip(1).collect();
         let hosts = allowed_hosts(&spider);
         Driver {
             spider,
@@ -199,11 +207,22 @@ impl Driver {
             tasks: JoinSet::new(),
             emitted: 0,
             hosts,
+            later_roots,
         }
     }
 
     /// Runs the crawl to its end, a limit, a stop request, or a closed receiver.
     pub async fn run(mut self) {
+        let warm = warm_up(
+            self.fetcher.clone(),
+            self.spider.clone(),
+            self.counters.clone(),
+        );
+        tokio::select! {
+            biased;
+            _ = self.stop.cancelled() => return,
+            _ = warm => {}
+        }
         loop {
             self.schedule();
             if let Flow::Finished = self.emit().await {
@@ -300,7 +319,7 @@ impl Driver {
         let mut children = Vec::new();
         // A known page range: the next page is fetched ahead.
         if let Some(next) = request.known_successor(&self.spider) {
-            if self.visited.insert(&normalize(&next.url)) {
+            if self.visited.insert(&next.visit_key(&self.spider)) {
                 children.push(next.clone());
                 self.frontier.push(next);
             }
@@ -380,7 +399,13 @@ impl Driver {
             &request.step,
             Step::List { sequence, .. } if !matches!(sequence, Sequence::Numbered { last: Some(_) } | Sequence::Single)
         );
-        let ends = fetched.stop || (open_ended && fetched.items.is_empty());
+        let mut ends = fetched.stop || (open_ended && fetched.items.is_empty());
+        // A total on a sequence's first page bounds it; its pages are then
+        // fetched ahead like a known range.
+        if let (Some(total), Some(page)) = (fetched.total, self.pages.get_mut(&request.key)) {
+            let items = fetched.items.len();
+            ends |= !page.request.bound(&self.spider, total, items);
+        }
         let mut fresh = Vec::new();
         let items = fetched
             .items
@@ -396,7 +421,7 @@ impl Driver {
                     whole: true,
                     unique_checked: false,
                 },
-                false => self.item(&url, turn, fields, &mut fresh),
+                false => self.item(request, &url, turn, fields, &mut fresh),
             })
             .collect();
         if let Some(page) = self.pages.get_mut(&request.key) {
@@ -473,15 +498,17 @@ impl Driver {
             let index = index as u32;
             let child = match &request.step {
                 Step::Seed { level } => {
-                    let step = match level + 1 < self.spider.seeds.len() {
-                        true => Step::Seed { level: level + 1 },
-                        false => sequence_start(&self.spider, &url),
+                    let (url, step) = match level + 1 < self.spider.seeds.len() {
+                        true => (url, Step::Seed { level: level + 1 }),
+                        false => sequence_start(&self.spider, url),
                     };
                     Request {
                         key: request.key.child(index),
                         url,
                         step,
                         carried: with_carried(&request.carried, fields),
+                        start: request.start,
+                        vars: request.vars.clone(),
                     }
                 }
                 Step::List { .. } => Request {
@@ -489,6 +516,8 @@ impl Driver {
                     url,
                     step: super::request::list_step(1, Sequence::Single),
                     carried: request.carried.clone(),
+                    start: request.start,
+                    vars: request.vars.clone(),
                 },
                 Step::Links { depth } => {
                     if !self.host_allowed(&url) {
@@ -499,6 +528,8 @@ impl Driver {
                         url,
                         step: Step::Links { depth: depth + 1 },
                         carried: Fields::new(),
+                        start: request.start,
+                        vars: request.vars.clone(),
                     }
                 }
             };
@@ -513,8 +544,9 @@ impl Driver {
             (Step::Links { .. }, false) => None,
         };
         found.extend(next);
+        let spider = self.spider.clone();
         found.retain(|r| {
-            matches!(r.url.scheme(), "http" | "https") && self.visited.insert(&normalize(&r.url))
+            matches!(r.url.scheme(), "http" | "https") && self.visited.insert(&r.visit_key(&spider))
         });
         found
     }
@@ -568,6 +600,7 @@ impl Driver {
     /// Builds an item and starts its detail fetch unless that URL is known.
     fn item(
         &mut self,
+        request: &Request,
         page_url: &Url,
         turn: u64,
         fields: Fields,
@@ -587,8 +620,12 @@ impl Driver {
             if self.details.claim(key) {
                 fresh.push((normalized, key));
                 let (fetcher, spider) = (self.fetcher.clone(), self.spider.clone());
+                let ask = Ask {
+                    headers: spider.request.headers_for(&request.values(&spider)),
+                    ..Ask::get(url)
+                };
                 self.tasks.spawn(async move {
-                    let result = fetch_detail(&fetcher, &spider, &url, turn).await;
+                    let result = fetch_detail(&fetcher, &spider, &ask, turn).await;
                     Done::Detail { key, result }
                 });
             }
@@ -738,7 +775,7 @@ impl Driver {
         Some(Record::new(fields, page.clone(), index).identify(identity))
     }
 
-    fn page_done(&self, page: Page, records: u32) -> PageDone {
+    fn page_done(&mut self, page: Page, records: u32) -> PageDone {
         let details = match self.options.page_details {
             false => Vec::new(),
             true => page
@@ -750,28 +787,45 @@ impl Driver {
                 })
                 .collect(),
         };
+        let mut children = page.children;
+        children.append(&mut self.later_roots);
         PageDone {
             seq: self.done,
+            visit: page.request.visit_key(&self.spider),
             key: page.request.key,
             url: page.request.url,
             records,
-            children: page.children,
+            children,
             details,
             unique: page.fresh_unique,
         }
     }
 }
 
-/// The host names a link crawl may visit: the start's and `hosts`.
+/// `[request] warmup`: fetched first, in order, for their cookies only.
+async fn warm_up(fetcher: Arc<dyn Fetch>, spider: Arc<Spider>, counters: Arc<Counters>) {
+    let headers = spider.request.headers_for(&Default::default());
+    for url in &spider.request.warmup {
+        let ask = Ask {
+            headers: headers.clone(),
+            ..Ask::get(url.clone())
+        };
+        match fetcher.send(&ask, 0).await {
+            Ok(_) => Counters::add(&counters.pages),
+            Err(e) => counters.fail(e.url().as_str(), e.kind().to_string()),
+        }
+    }
+}
+
+/// The host names a link crawl may visit: the starts' and `hosts`.
 fn allowed_hosts(spider: &Spider) -> Vec<String> {
     let ItemRule::Links(rule) = &spider.list.item else {
         return Vec::new();
     };
-    let start = Request::first(spider).and_then(|r| r.url.host_str().map(str::to_string));
-    start
+    let starts = Request::roots(spider)
         .into_iter()
-        .chain(rule.hosts.iter().cloned())
-        .collect()
+        .filter_map(|r| r.url.host_str().map(str::to_string));
+    starts.chain(rule.hosts.iter().cloned()).collect()
 }
 
 /// Seed fields first, then the page's own.

@@ -193,6 +193,8 @@ mod tests {
                 sequence: Sequence::Single,
             },
             carried: Fields::new(),
+            start: 0,
+            vars: Vec::new(),
         }
     }
 

@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 
 use super::tests::{column, detail, run, spider, Script};
 use super::{Crawl, CrawlOptions, Event, PageDone, Resume};
-use crate::crawl::normalize;
 
 /// A page of links: `(href, text)`.
 fn links(links: &[(&str, &str)]) -> String {
@@ -330,14 +329,14 @@ fn committed(done: &[&PageDone]) -> Resume {
             .flat_map(|p| p.children.iter().cloned())
             .filter(|r| !keys.contains(&r.key))
             .collect(),
-        visited: done.iter().map(|p| normalize(&p.url)).collect(),
+        visited: done.iter().map(|p| p.visit.clone()).collect(),
         ..Resume::default()
     }
 }
 
 /// Resuming after any number of committed pages gives the rest of the
 /// records, in order, and fetches no committed page again.
-async fn resumes_after_every_page(toml: &str, site: fn() -> Script) {
+pub(super) async fn resumes_after_every_page(toml: &str, site: fn() -> Script) {
     let script = Arc::new(site());
     let options = CrawlOptions {
         page_details: true,

@@ -16,6 +16,8 @@ mod page;
 mod record;
 mod request;
 mod seen;
+#[cfg(test)]
+mod sequence_tests;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -83,6 +85,8 @@ pub struct PageDone {
     pub key: OrderKey,
     /// The page's URL, as requested.
     pub url: Url,
+    /// What dedup knows the page by (its URL; for a POST, method and body too).
+    pub visit: String,
     /// How many records it produced.
     pub records: u32,
     /// The requests this page discovered (the pages it leads to, its next

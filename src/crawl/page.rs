@@ -13,11 +13,12 @@ use url::Url;
 
 use super::request::{Request, Step};
 use crate::extract::{
-    extract_detail, extract_link_page, extract_list, extract_seed, extract_sitemap, maybe_gunzip,
-    Fields, Format, ItemRule, PageInfo,
+    extract_detail, extract_link_page, extract_list, extract_seed, extract_sitemap, extract_value,
+    maybe_gunzip, Fields, Format, ItemRule, PageInfo,
 };
-use crate::fetch::{Fetch, FetchError};
-use crate::spider::Spider;
+use crate::fetch::{Ask, Fetch, FetchError};
+use crate::spider::{Spider, Total};
+use serde_json::Value;
 
 /// A page that failed: fetched or read.
 pub struct PageError {
@@ -53,6 +54,8 @@ pub struct Fetched {
     pub next: Option<Url>,
     /// A JSON list said it is the last page.
     pub stop: bool,
+    /// The total a sequence's first page announced (`total_pages`, `total`).
+    pub total: Option<u64>,
 }
 
 /// The most a sitemap may hold, unpacked, when `max_body` is smaller: the
@@ -73,7 +76,7 @@ pub async fn fetch_page(
     if streamed {
         return fetch_sitemap(fetcher, spider, request, turn).await;
     }
-    let page = fetcher.fetch(&request.url, turn).await?;
+    let page = fetcher.send(&request.ask(spider), turn).await?;
     let number = match request.step {
         Step::List { number, .. } => number,
         _ => 0,
@@ -161,6 +164,10 @@ fn read_page(
         }
         Step::List { .. } => {
             let list = extract_list(&spider.list, body, info).map_err(|e| e.to_string())?;
+            let total = match (&spider.total, request.is_first_of_sequence()) {
+                (Some(total), true) => read_total(spider, total, body, info),
+                _ => None,
+            };
             let links = list
                 .sitemaps
                 .iter()
@@ -172,6 +179,7 @@ fn read_page(
                 links,
                 next: resolve(list.next),
                 stop: list.stop,
+                total,
                 ..Fetched::default()
             })
         }
@@ -193,18 +201,40 @@ fn read_page(
     }
 }
 
-/// Fetches and reads a detail page.
+/// The total on a sequence's first page, as a count; `None` (with a
+/// warning) when the page does not give one, and the sequence then ends
+/// like an open-ended one.
+fn read_total(spider: &Spider, total: &Total, body: &str, info: &PageInfo<'_>) -> Option<u64> {
+    let value = extract_value(&spider.list.format, total.read(), body, info).ok()?;
+    let count = match &value {
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Value::String(s) => s.trim().replace([',', '.', ' '], "").parse().ok(),
+        _ => None,
+    };
+    if count.is_none() {
+        tracing::warn!(
+            "the total {} on {} is not a count ({value}); paging goes on until a page has no items",
+            total.read(),
+            info.url
+        );
+    }
+    count
+}
+
+/// Fetches and reads a detail page: a GET with `[request]` headers.
 pub async fn fetch_detail(
     fetcher: &Arc<dyn Fetch>,
     spider: &Spider,
-    url: &Url,
+    ask: &Ask,
     turn: u64,
 ) -> Result<Fields, PageError> {
     let rule = spider
         .detail
         .as_ref()
         .expect("details are fetched only for spiders with [detail]");
-    let page = fetcher.fetch(url, turn).await?;
+    let page = fetcher.send(ask, turn).await?;
     let info = PageInfo {
         url: &page.url,
         status: page.status,

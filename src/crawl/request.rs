@@ -4,9 +4,12 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::frontier::normalize;
 use super::order::OrderKey;
 use crate::extract::Fields;
-use crate::spider::{Paging, Spider};
+use crate::fetch::Ask;
+use crate::spider::template::{fill_text, Values};
+use crate::spider::{Paging, Spider, Total};
 
 /// One page to fetch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +23,12 @@ pub struct Request {
     /// Seed fields carried into every record below it.
     #[serde(default, skip_serializing_if = "Fields::is_empty")]
     pub carried: Fields,
+    /// The `start` its sequence came from (an index into the spider's starts).
+    #[serde(default)]
+    pub start: usize,
+    /// The `[vars]` values of its sequence, which fill its placeholders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vars: Vec<(String, String)>,
 }
 
 /// The kind of page a request fetches.
@@ -49,9 +58,15 @@ pub enum Step {
 pub enum Sequence {
     /// One page.
     Single,
-    /// The spider's `{page}` template, up to `last` or the first empty page.
+    /// The start's `{page}` template, up to `last` or the first empty page.
     Numbered {
         /// The last page number, if known.
+        last: Option<u64>,
+    },
+    /// The start's `{offset}` template; `number` counts pages from 1, up to
+    /// `last` or the first empty page.
+    Offset {
+        /// The last page's position, if known.
         last: Option<u64>,
     },
     /// Follow the list's `next` rule.
@@ -64,33 +79,32 @@ pub enum Sequence {
     },
 }
 
+/// The most pages a total read from a page may announce: a number a server
+/// sends is clamped, never trusted (SPEC §10).
+const MAX_TOTAL_PAGES: u64 = 1_000_000_000;
+
 impl Request {
-    /// The crawl's first request, from the spider's `start`.
-    pub fn first(spider: &Spider) -> Option<Request> {
-        let key = OrderKey::start(0);
-        let (url, step) = match &spider.paging {
-            Paging::Numbered {
-                template,
-                first,
-                last,
-            } => {
-                let url = Paging::page_url(template, *first)?;
-                let sequence = Sequence::Numbered { last: *last };
-                let step = Step::List {
-                    number: *first,
-                    sequence,
+    /// The crawl's first requests: one per start and combination of vars,
+    /// in order (SPEC §7).
+    pub fn roots(spider: &Spider) -> Vec<Request> {
+        let sequences = spider.starts.sequences();
+        sequences
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, (start, vars))| {
+                let step = first_step(spider);
+                let mut root = Request {
+                    key: OrderKey::start(i as u32),
+                    url: Url::parse("http://placeholder.invalid/").ok()?,
+                    step,
+                    carried: Fields::new(),
+                    start,
+                    vars,
                 };
-                (url, step)
-            }
-            Paging::Next(url) => (url.clone(), list_step(1, Sequence::Next)),
-            Paging::Single(url) => (url.clone(), first_step(spider)),
-        };
-        Some(Request {
-            key,
-            url,
-            step,
-            carried: Fields::new(),
-        })
+                root.url = root.url_at(spider)?;
+                Some(root)
+            })
+            .collect()
     }
 
     /// Whether this is a list page (what `--max-pages` counts).
@@ -98,30 +112,80 @@ impl Request {
         matches!(self.step, Step::List { .. })
     }
 
-    /// For a numbered sequence with a known end, the next page: known
-    /// before this one is read, so it can be fetched ahead.
-    pub fn known_successor(&self, spider: &Spider) -> Option<Request> {
-        let Step::List {
-            number,
-            sequence: sequence @ Sequence::Numbered { last: Some(last) },
-        } = &self.step
-        else {
-            return None;
-        };
-        if number >= last {
-            return None;
-        }
-        self.numbered(spider, number + 1, sequence.clone())
+    /// Whether this is the first page of its sequence.
+    pub fn is_first_of_sequence(&self) -> bool {
+        self.key.parts().last() == Some(&0)
     }
 
-    /// The next page of an open-ended sequence, once this page had items.
+    /// What fills this request's placeholders.
+    pub fn values<'a>(&'a self, spider: &Spider) -> Values<'a> {
+        let number = match self.step {
+            Step::List { number, .. } => Some(number),
+            _ => None,
+        };
+        let (page, offset) = match (&spider.paging, number) {
+            (Paging::Numbered { .. }, Some(n)) => (Some(n), None),
+            (Paging::Offset { first, step }, Some(k)) => (
+                None,
+                Some(first.saturating_add(k.saturating_sub(1).saturating_mul(*step))),
+            ),
+            _ => (None, None),
+        };
+        Values {
+            page,
+            offset,
+            vars: &self.vars,
+        }
+    }
+
+    /// The request as the network sends it: `[request]` headers, and for a
+    /// list page of a POST spider its body.
+    pub fn ask(&self, spider: &Spider) -> Ask {
+        let values = self.values(spider);
+        let body = match (&spider.request.body, self.is_list()) {
+            (Some(body), true) => Some(body.render(&values)),
+            _ => None,
+        };
+        Ask {
+            url: self.url.clone(),
+            headers: spider.request.headers_for(&values),
+            body,
+        }
+    }
+
+    /// What dedup and resume know the request by: its URL, and for a POST
+    /// its method and body too (SPEC §7).
+    pub fn visit_key(&self, spider: &Spider) -> String {
+        let ask = self.ask(spider);
+        visit_key(&ask)
+    }
+
+    /// For a sequence with a known end, the next page: known before this
+    /// one is read, so it can be fetched ahead.
+    pub fn known_successor(&self, spider: &Spider) -> Option<Request> {
+        let Step::List { number, sequence } = &self.step else {
+            return None;
+        };
+        let last = match sequence {
+            Sequence::Numbered { last: Some(last) } | Sequence::Offset { last: Some(last) } => last,
+            _ => return None,
+        };
+        (number < last).then(|| self.numbered(spider, number + 1, sequence.clone()))?
+    }
+
+    /// The next page once this page is read: `next` is the link it gave
+    /// (resolved). An open-ended sequence goes on only after a page with
+    /// items; the caller checks that.
     pub fn open_successor(&self, spider: &Spider, next: Option<Url>) -> Option<Request> {
         let Step::List { number, sequence } = &self.step else {
             return None;
         };
         match sequence {
-            Sequence::Single | Sequence::Numbered { last: Some(_) } => None,
-            Sequence::Numbered { last: None } => {
+            Sequence::Single => None,
+            Sequence::Numbered { last } | Sequence::Offset { last } => {
+                if last.is_some_and(|last| *number >= last) {
+                    return None;
+                }
                 self.numbered(spider, number + 1, sequence.clone())
             }
             Sequence::Next => next.map(|url| self.then(url, list_step(number + 1, Sequence::Next))),
@@ -133,6 +197,35 @@ impl Request {
         }
     }
 
+    /// A total read from this (first) page bounds its sequence: `total`
+    /// as the spider's `total_pages` or `total` says, `items` the number
+    /// of items on this page. Returns whether the sequence has pages left.
+    pub fn bound(&mut self, spider: &Spider, total: u64, items: usize) -> bool {
+        let Step::List { number, sequence } = &mut self.step else {
+            return true;
+        };
+        let pages = match (&spider.total, &spider.paging) {
+            (Some(Total::Pages(_)), _) => total,
+            (Some(Total::Items(_)), Paging::Numbered { .. }) => match items {
+                0 => 0,
+                n => total.div_ceil(n as u64),
+            },
+            (Some(Total::Items(_)), Paging::Offset { first, step }) => {
+                total.saturating_sub(*first).div_ceil(*step)
+            }
+            _ => return true,
+        };
+        let pages = pages.min(MAX_TOTAL_PAGES);
+        match sequence {
+            Sequence::Numbered { last } => {
+                *last = Some((*number + pages).saturating_sub(1).max(*number));
+            }
+            Sequence::Offset { last } => *last = Some(pages.max(1)),
+            _ => {}
+        }
+        pages > 1
+    }
+
     /// This page's successor in its sequence, at `url`.
     pub fn then(&self, url: Url, step: Step) -> Request {
         Request {
@@ -140,15 +233,34 @@ impl Request {
             url,
             step,
             carried: self.carried.clone(),
+            start: self.start,
+            vars: self.vars.clone(),
         }
     }
 
+    /// Page `number` of this request's template sequence.
     fn numbered(&self, spider: &Spider, number: u64, sequence: Sequence) -> Option<Request> {
-        let Paging::Numbered { template, .. } = &spider.paging else {
-            return None;
-        };
-        let url = Paging::page_url(template, number)?;
-        Some(self.then(url, list_step(number, sequence)))
+        let mut next = self.then(self.url.clone(), list_step(number, sequence));
+        next.url = next.url_at(spider)?;
+        Some(next)
+    }
+
+    /// The URL its start template gives with its placeholders filled.
+    fn url_at(&self, spider: &Spider) -> Option<Url> {
+        let template = spider.starts.templates.get(self.start)?;
+        Url::parse(&fill_text(template, &self.values(spider))).ok()
+    }
+}
+
+/// What dedup knows an ask by (see [`Request::visit_key`]).
+pub fn visit_key(ask: &Ask) -> String {
+    match &ask.body {
+        None => normalize(&ask.url),
+        Some(body) => format!(
+            "POST {} {}",
+            normalize(&ask.url),
+            String::from_utf8_lossy(&body.bytes)
+        ),
     }
 }
 
@@ -161,17 +273,34 @@ fn first_step(spider: &Spider) -> Step {
     if matches!(spider.list.item, crate::extract::ItemRule::Links(_)) {
         return Step::Links { depth: 0 };
     }
-    list_step(1, Sequence::Single)
+    match &spider.paging {
+        Paging::Single => list_step(1, Sequence::Single),
+        Paging::Numbered { first, last } => list_step(*first, Sequence::Numbered { last: *last }),
+        Paging::Offset { .. } => list_step(1, Sequence::Offset { last: None }),
+        Paging::Next => list_step(1, Sequence::Next),
+    }
 }
 
-/// The step for the list sequence a seed link starts.
-pub fn sequence_start(spider: &Spider, link: &Url) -> Step {
+/// The first page and step of the list sequence a seed link starts. With
+/// `page_param` the link is page 1: as it is, unless it names another page
+/// in that parameter, which is then replaced by 1.
+pub fn sequence_start(spider: &Spider, link: Url) -> (Url, Step) {
     let sequence = match (&spider.list.page_param, &spider.list.next) {
         (Some(_), _) => Sequence::Param { base: link.clone() },
         (None, Some(_)) => Sequence::Next,
         (None, None) => Sequence::Single,
     };
-    list_step(1, sequence)
+    let url = match &spider.list.page_param {
+        Some(name)
+            if link
+                .query_pairs()
+                .any(|(k, v)| k == name.as_str() && v != "1") =>
+        {
+            with_param(&link, name, 1)
+        }
+        _ => link,
+    };
+    (url, list_step(1, sequence))
 }
 
 pub fn list_step(number: u64, sequence: Sequence) -> Step {

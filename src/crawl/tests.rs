@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use super::{Crawl, CrawlOptions};
-use crate::fetch::{Fetch, FetchError, FetchErrorKind, Page};
+use crate::fetch::{Ask, Fetch, FetchError, FetchErrorKind, Page};
 use crate::spider::Spider;
 
 /// One scripted answer: after `delay`, a body or an HTTP error status.
@@ -84,11 +84,29 @@ impl Script {
 
 impl Fetch for Script {
     fn fetch<'a>(&'a self, url: &'a Url, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>> {
-        Box::pin(async move {
-            let path = match url.query() {
+        Box::pin(self.answer(url, None, turn))
+    }
+
+    /// A POST is scripted and seen as `PATH BODY`.
+    fn send<'a>(&'a self, ask: &'a Ask, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>> {
+        let body = ask
+            .body
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(&b.bytes).into_owned());
+        Box::pin(self.answer(&ask.url, body, turn))
+    }
+}
+
+impl Script {
+    async fn answer(&self, url: &Url, body: Option<String>, turn: u64) -> Result<Page, FetchError> {
+        {
+            let mut path = match url.query() {
                 Some(q) => format!("{}?{q}", url.path()),
                 None => url.path().to_string(),
             };
+            if let Some(body) = body {
+                path = format!("{path} {body}");
+            }
             self.seen.lock().unwrap().push(Seen {
                 path: path.clone(),
                 turn,
@@ -107,7 +125,7 @@ impl Fetch for Script {
                 }),
                 Err(code) => Err(FetchErrorKind::Status(code).at(url)),
             }
-        })
+        }
     }
 }
 

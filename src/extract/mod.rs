@@ -20,8 +20,8 @@ pub use json::JsonPath;
 pub use levels::{extract_link_page, extract_seed, LinkPage, LinkRule, SeedPage, SeedRule};
 pub use links::{page_links, UrlFilter};
 pub use page::{
-    extract_detail, extract_list, extract_sitemap, is_empty, values_text, DetailRule, Format,
-    ItemRule, JsonSource, Keep, ListPage, ListRule,
+    extract_detail, extract_list, extract_sitemap, extract_value, is_empty, values_text,
+    DetailRule, Format, ItemRule, JsonSource, Keep, ListPage, ListRule,
 };
 pub use sitemap::{
     maybe_gunzip, robots_sitemaps, Gunzip, Sitemap, SitemapEntry, SitemapError, SitemapKind,

@@ -232,6 +232,24 @@ pub fn extract_list(
     }
 }
 
+/// One value read on a whole page (a total, SPEC §7): a selector on HTML,
+/// a path on JSON, with its filters.
+pub fn extract_value(
+    format: &Format,
+    read: &Read,
+    body: &str,
+    page: &PageInfo<'_>,
+) -> Result<Value, ExtractError> {
+    let at = At { page, index: None };
+    match format {
+        Format::Json(source) => Ok(read.json(&source.document(body)?, &at)),
+        Format::Html | Format::Sitemap => {
+            let doc = Html::parse_document(body);
+            Ok(read.html(doc.root_element(), &at))
+        }
+    }
+}
+
 /// Reads a detail page.
 pub fn extract_detail(
     rule: &DetailRule,

@@ -31,6 +31,9 @@ pub struct Host {
     schedule: Mutex<SlidingLog>,
     /// Fetched once, by the first request to the host; others wait for it.
     pub robots: OnceCell<Robots>,
+    /// The robots.txt page itself, when it was read: a crawl that starts at
+    /// robots.txt (for its `Sitemap:` lines) gets it without a second fetch.
+    pub robots_page: OnceLock<super::Page>,
     /// Why the host is skipped, once it is (SPEC §10 "Waiting").
     skipped: OnceLock<String>,
     /// Cancelled when the host is skipped, waking every request waiting for it.
@@ -42,6 +45,7 @@ impl Host {
         Host {
             schedule: Mutex::new(schedule),
             robots: OnceCell::new(),
+            robots_page: OnceLock::new(),
             skipped: OnceLock::new(),
             on_skip: CancellationToken::new(),
         }

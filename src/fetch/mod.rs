@@ -321,6 +321,12 @@ impl Fetcher {
             let host = self.inner.hosts.get(url);
             skipped(&host, url)?;
             self.check_robots(&host, url, turn).await?;
+            if let Some(page) = self
+                .robots_page(&host, url, want)
+                .filter(|_| hop.body.is_none())
+            {
+                return Ok(Answer::Page(page));
+            }
             match self.with_retries(&host, &hop, turn, want).await? {
                 answer @ (Answer::Page(_) | Answer::Open(_)) => return Ok(answer),
                 // The failure belongs to the page that redirected, not to a
@@ -349,6 +355,16 @@ impl Fetcher {
             .map_err(|why| FetchErrorKind::Robots(why).at(url))
     }
 
+    /// The host's robots.txt as already read for its rules, when `url` is
+    /// that file: the same URL is never fetched twice (SPEC §3).
+    fn robots_page(&self, host: &Host, url: &Url, want: Want) -> Option<Page> {
+        let is_robots = url.path() == "/robots.txt" && url.query().is_none();
+        if !self.inner.limits.robots || !is_robots || want == Want::Stream {
+            return None;
+        }
+        host.robots_page.get().cloned()
+    }
+
     /// Fetches robots.txt once for the host (SPEC §5: 4xx allows, 5xx or
     /// unreachable disallows), reading at most its first 500 KiB (RFC 9309 §2.5).
     async fn fetch_robots(&self, host: &Host, url: &Url, turn: u64) -> Robots {
@@ -363,7 +379,9 @@ impl Fetcher {
                 .await
             {
                 Ok(Answer::Page(page)) => {
-                    Robots::parse(&self.inner.limits.user_agent, page.text.as_bytes())
+                    let robots = Robots::parse(&self.inner.limits.user_agent, page.text.as_bytes());
+                    let _ = host.robots_page.set(page);
+                    robots
                 }
                 Ok(Answer::Redirect(_, next)) if matches!(next.scheme(), "http" | "https") => {
                     hop_host = self.inner.hosts.get(&next);

@@ -6,7 +6,7 @@ use std::fmt;
 use regex::Regex;
 
 use super::levels::SITEMAP_NAMES;
-use super::{BodyTemplate, Paging, RequestRule, Spider};
+use super::{BodyTemplate, Paging, RequestRule, Spider, Total};
 use crate::extract::{
     DetailRule, Field, Format, ItemRule, JsonSource, Keep, LinkRule, SeedRule, UrlFilter,
 };
@@ -37,16 +37,50 @@ impl fmt::Display for Spider {
 
 impl Spider {
     fn write_start(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.paging {
-            Paging::Single(url) => writeln!(f, "  start:   {url} ({})", self.start_role(url)),
-            Paging::Numbered { template, first, last: Some(last) } => {
-                writeln!(f, "  start:   {template}, pages {first} to {last}")
-            }
-            Paging::Numbered { template, first, last: None } => writeln!(
+        for template in &self.starts.templates {
+            let how = match &self.paging {
+                Paging::Single => self.start_role(template).to_string(),
+                Paging::Numbered {
+                    first,
+                    last: Some(last),
+                } => format!("pages {first} to {last}"),
+                Paging::Numbered { first, last: None } => {
+                    format!("from page {first} {}", self.end_rule())
+                }
+                Paging::Offset { first, step } => format!(
+                    "offsets {first}, {}, {} … {}",
+                    first + step,
+                    first + 2 * step,
+                    self.end_rule()
+                ),
+                Paging::Next => "following `next` until it is absent".to_string(),
+            };
+            writeln!(f, "  start:   {template} ({how})")?;
+        }
+        for (name, values) in &self.starts.vars {
+            let shown: Vec<&str> = values.iter().take(5).map(String::as_str).collect();
+            let more = match values.len() > 5 {
+                true => format!(" … ({} values)", values.len()),
+                false => String::new(),
+            };
+            writeln!(f, "  vars:    {name} = {}{more}", shown.join(", "))?;
+        }
+        let sequences = self.starts.sequences().len();
+        if sequences > 1 {
+            writeln!(
                 f,
-                "  start:   {template}, from page {first} until a page has no items or answers 404/410"
-            ),
-            Paging::Next(url) => writeln!(f, "  start:   {url}, following `next` until it is absent"),
+                "  runs:    {sequences} sequences, one after the other in this order"
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Where an open-ended sequence ends.
+    fn end_rule(&self) -> String {
+        match &self.total {
+            Some(Total::Pages(read)) => format!("to the page count {read} on the first page"),
+            Some(Total::Items(read)) => format!("to the item count {read} on the first page"),
+            None => "until a page has no items or answers 404/410".to_string(),
         }
     }
 
@@ -249,13 +283,12 @@ fn write_links(f: &mut fmt::Formatter<'_>, rule: &LinkRule) -> fmt::Result {
 
 impl Spider {
     /// What a one-page start is to the crawl.
-    fn start_role(&self, start: &url::Url) -> &'static str {
+    fn start_role(&self, start: &str) -> &'static str {
+        let robots = url::Url::parse(start).is_ok_and(|u| u.path() == "/robots.txt");
         match (&self.list.item, self.seeds.is_empty()) {
             (ItemRule::Links(_), _) => "the link crawl's start",
             (_, false) => "the first seed level",
-            (ItemRule::Sitemap(_), true) if start.path() == "/robots.txt" => {
-                "a robots.txt: its Sitemap: lines are read"
-            }
+            (ItemRule::Sitemap(_), true) if robots => "a robots.txt: its Sitemap: lines are read",
             (_, true) => "one page",
         }
     }

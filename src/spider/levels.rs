@@ -79,15 +79,24 @@ impl Builder<'_> {
     /// seeds the list sequences start at the last level's links, with
     /// `[links]` there is no paging. `why` names the section that says so.
     pub(super) fn single_start(&self, raw: &RawSpider, why: &str) -> Result<Paging, SpiderError> {
-        if raw.start.contains("{page}") {
+        if raw
+            .start
+            .list()
+            .iter()
+            .any(|s| s.contains("{page}") || s.contains("{offset}"))
+        {
             return Err(self.err(
                 "start",
-                format!("a URL without `{{page}}` with {why}: the start is one page"),
+                format!(
+                    "a URL without `{{page}}` or `{{offset}}` with {why}: each start is one page"
+                ),
             ));
         }
         for (key, given) in [
             ("first_page", raw.first_page.is_some()),
             ("last_page", raw.last_page.is_some()),
+            ("step", raw.step.is_some()),
+            ("first_offset", raw.first_offset.is_some()),
         ] {
             if given {
                 return Err(self.err(
@@ -96,7 +105,7 @@ impl Builder<'_> {
                 ));
             }
         }
-        Ok(Paging::Single(self.http_url("start", &raw.start)?))
+        Ok(Paging::Single)
     }
 
     /// `[list] page_param`: only list sequences started by seed links count

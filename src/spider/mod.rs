@@ -13,6 +13,7 @@ mod levels;
 mod limits;
 mod raw;
 mod request;
+mod starts;
 pub mod template;
 mod values;
 
@@ -28,6 +29,7 @@ use fields::FieldList;
 use levels::{seed_fields, seed_names, SITEMAP_NAMES};
 pub use limits::{Limits, Rate};
 pub use request::{BodyTemplate, RequestRule};
+pub use starts::{Paging, Starts, Total};
 pub use values::{format_duration, parse_duration, parse_rate, parse_size};
 
 /// A validated spider: where to start, how to page, what to extract, how politely.
@@ -35,8 +37,12 @@ pub use values::{format_duration, parse_duration, parse_rate, parse_size};
 pub struct Spider {
     /// Names output tables and state; defaults to the file's stem.
     pub name: String,
-    /// Which list pages to visit (with seeds or `[links]`: `Single(start)`).
+    /// Where the crawl begins: the starts and `[vars]`.
+    pub starts: Starts,
+    /// How each list sequence pages (with seeds or `[links]`: `Single`).
     pub paging: Paging,
+    /// A total read from each sequence's first page (`total_pages`, `total`).
+    pub total: Option<Total>,
     /// `[[seed]]` levels above the list, outermost first (SPEC §8).
     pub seeds: Vec<SeedRule>,
     /// How a list page becomes items.
@@ -51,31 +57,6 @@ pub struct Spider {
     pub limits: Limits,
     /// Headers, cookies, warm-up pages and POST bodies (`[request]`).
     pub request: RequestRule,
-}
-
-/// Which list pages a crawl visits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Paging {
-    /// A `start` with neither `{page}` nor `next`: one page.
-    Single(Url),
-    /// A `{page}` template, from `first` to `last` or to the first empty page.
-    Numbered {
-        /// The template, with `{page}` in it.
-        template: String,
-        /// The first page number.
-        first: u64,
-        /// The last page number, if known.
-        last: Option<u64>,
-    },
-    /// Start here and follow the list's `next` rule until it is absent.
-    Next(Url),
-}
-
-impl Paging {
-    /// The URL of page `number` of a template (the template was checked at load).
-    pub fn page_url(template: &str, number: u64) -> Option<Url> {
-        Url::parse(&template.replace("{page}", &number.to_string())).ok()
-    }
 }
 
 /// A spider file that cannot be used, with the file, the key and what was expected.
@@ -208,15 +189,25 @@ impl Builder<'_> {
                     ))
                 }
             };
+        let total = match &raw.list {
+            Some(raw_list) => self.total(&raw, raw_list, &paging, list.format.is_json())?,
+            None => None,
+        };
+        let starts = self.starts(&raw, &paging)?;
         let all = known_names(&seeds, &list, detail.as_ref());
         let key = self.names("key", raw.key.as_ref(), all.as_deref())?;
         let omit = self.names("omit", raw.omit.as_ref(), all.as_deref())?;
         let limits = Limits::from_raw(&raw.limits).map_err(|(key, msg)| self.err(key, msg))?;
-        // lead: pass the names `[vars]` defines too.
-        let request = self.request(&raw.request, &["page".into(), "offset".into()])?;
+        let placeholders = ["page", "offset"].map(String::from).into_iter();
+        let placeholders: Vec<String> = placeholders
+            .chain(starts.vars.iter().map(|(n, _)| n.clone()))
+            .collect();
+        let request = self.request(&raw.request, &placeholders)?;
         Ok(Spider {
             name,
+            starts,
             paging,
+            total,
             seeds,
             list,
             detail,
@@ -267,55 +258,6 @@ impl Builder<'_> {
             (None, Some(under)) => Ok(Some(("list.next", under))),
             (None, None) => Ok(None),
         }
-    }
-
-    fn paging(&self, raw: &raw::RawSpider, has_next: bool) -> Result<Paging, SpiderError> {
-        let templated = raw.start.contains("{page}");
-        let first = match raw.first_page {
-            Some(n) if n < 0 => {
-                return Err(self.err("first_page", format!("a page number ≥ 0, found {n}")))
-            }
-            Some(n) => n as u64,
-            None => 1,
-        };
-        if !templated && (raw.first_page.is_some() || raw.last_page.is_some()) {
-            let key = if raw.last_page.is_some() {
-                "last_page"
-            } else {
-                "first_page"
-            };
-            return Err(self.err(
-                key,
-                "a `start` URL with `{page}` in it, for page numbers to apply",
-            ));
-        }
-        if templated && has_next {
-            return Err(self.err(
-                "next",
-                "either a `{page}` template in `start` or `next`, not both",
-            ));
-        }
-        let last = match raw.last_page {
-            Some(n) if n < first as i64 => {
-                return Err(self.err(
-                    "last_page",
-                    format!("a page number ≥ first_page ({first}), found {n}"),
-                ))
-            }
-            Some(n) => Some(n as u64),
-            None => None,
-        };
-        let probe = raw.start.replace("{page}", &first.to_string());
-        let url = self.http_url("start", &probe)?;
-        Ok(match (templated, has_next) {
-            (true, _) => Paging::Numbered {
-                template: raw.start.clone(),
-                first,
-                last,
-            },
-            (false, true) => Paging::Next(url),
-            (false, false) => Paging::Single(url),
-        })
     }
 
     fn http_url(&self, key: &str, text: &str) -> Result<Url, SpiderError> {

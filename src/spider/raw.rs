@@ -9,6 +9,11 @@ pub const TOP_KEYS: &[&str] = &[
     "start",
     "first_page",
     "last_page",
+    "step",
+    "first_offset",
+    "total",
+    "total_pages",
+    "vars",
     "next",
     "key",
     "omit",
@@ -36,6 +41,8 @@ pub const LIST_KEYS: &[&str] = &[
     "allow",
     "deny",
     "page_param",
+    "total",
+    "total_pages",
 ];
 /// Keys of `[links]`.
 pub const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
@@ -70,9 +77,15 @@ pub const LIMIT_KEYS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct RawSpider {
     pub name: Option<String>,
-    pub start: String,
+    pub start: RawStart,
     pub first_page: Option<i64>,
     pub last_page: Option<i64>,
+    pub step: Option<i64>,
+    pub first_offset: Option<i64>,
+    pub total: Option<String>,
+    pub total_pages: Option<String>,
+    #[serde(default)]
+    pub vars: IndexMap<String, RawVar>,
     pub next: Option<String>,
     pub key: Option<Names>,
     pub omit: Option<Names>,
@@ -104,6 +117,8 @@ pub struct RawList {
     pub allow: Option<Vec<String>>,
     pub deny: Option<Vec<String>>,
     pub page_param: Option<String>,
+    pub total: Option<String>,
+    pub total_pages: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +155,25 @@ pub struct RawDetail {
     pub fields: IndexMap<String, toml::Value>,
     pub require: Option<Names>,
     pub unique: Option<Names>,
+}
+
+/// `start`: one URL or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a URL or a list of URLs")]
+pub enum RawStart {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One `[vars]` entry: its values, or a file of them.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a list of values, or { file = \"values.txt\" } (one value a line)"
+)]
+pub enum RawVar {
+    List(Vec<toml::Value>),
+    File { file: String },
 }
 
 /// A field name or a list of them (`require`, `unique`, `key`, `omit`).

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::crawl::{normalize, OrderKey, PageDone, Request, Resume};
+use crate::crawl::{OrderKey, PageDone, Request, Resume};
 use crate::extract::Fields;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -374,7 +374,7 @@ impl StateStore {
                     .execute([page.key.to_bytes()])
                     .map_err(|e| io_error(&self.path, e))?;
                 visited_row
-                    .execute([normalize(&page.url)])
+                    .execute([&page.visit])
                     .map_err(|e| io_error(&self.path, e))?;
                 for child in &page.children {
                     let text = serde_json::to_string(child).expect("requests serialise");

@@ -21,6 +21,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod kill;
 pub mod proxy;
 
 use std::collections::HashMap;

@@ -39,9 +39,10 @@ fn seed_levels_load_outermost_first() {
     let spider = load(SEEDED).unwrap();
     assert_eq!(
         spider.paging,
-        Paging::Single(Url::parse("http://shop.test/").unwrap()),
+        Paging::Single,
         "with seeds the start is one page"
     );
+    assert_eq!(spider.starts.templates, ["http://shop.test/"]);
     assert_eq!(spider.seeds.len(), 2);
     let [outer, inner] = &spider.seeds[..] else {
         unreachable!()
@@ -151,7 +152,7 @@ fn sitemap_lists_load() {
     assert_eq!(names(&projected), ["url", "day", "p", "t"]);
     let robots = load("start = 'https://site.test/robots.txt'\n[list]\nformat = 'sitemap'\n");
     let robots = robots.unwrap();
-    assert!(matches!(robots.paging, Paging::Single(_)));
+    assert!(matches!(robots.paging, Paging::Single));
     assert!(robots
         .describe()
         .contains("(a robots.txt: its Sitemap: lines are read)"));
@@ -175,9 +176,11 @@ require = "sku"
 #[test]
 fn link_rules_load() {
     let spider = load(LINKS).unwrap();
+    assert_eq!(spider.paging, Paging::Single);
     assert_eq!(
-        spider.paging,
-        Paging::Single(Url::parse("https://shop.test/catalog").unwrap())
+        spider.starts.templates,
+        ["https://Shop.test/catalog"],
+        "as written"
     );
     let ItemRule::Links(rule) = &spider.list.item else {
         panic!("a link rule")

@@ -245,6 +245,14 @@ fn the_spider_file_knows_the_section() {
     let spider = load("[request]\nheaders = { Accept = 'application/json' }\n").unwrap();
     assert_eq!(spider.request.headers.len(), 1);
     assert!(load("").unwrap().request.headers.is_empty());
+    let vars = "[vars]\nq = ['a']\n[request]\nheaders = { X-Q = '{q}' }\nmethod = 'POST'\njson = { q = '{q}' }\n";
+    let spider = load(vars).unwrap();
+    assert_eq!(
+        spider.request.headers[0].1, "{q}",
+        "a var is filled per request"
+    );
+    let error = load(&vars.replace("json = { q = '{q}' }", "json = { q = '{r}' }")).unwrap_err();
+    assert_eq!(error.key(), Some("request.json.q"), "{error}");
 }
 
 #[test]

@@ -18,6 +18,13 @@
 //! 7. **timeout** — connect to last byte, body included (`body.rs` streams it
 //!    against `max_body` and decodes its charset).
 //!
+//! What is sent is an [`Ask`] (`ask.rs`): the `[request]` headers, and for
+//! a POST its body; each redirect hop is its own Ask (307/308 repeat a
+//! POST, 301/302/303 turn it into a GET; credentials stay with their
+//! origin). With `cookies = true` the client carries one RFC 6265 jar
+//! (`cookies.rs`). Proxies come from the environment (`HTTP_PROXY`,
+//! `HTTPS_PROXY`, `NO_PROXY`; see [`Fetcher::with_request`]).
+//!
 //! Numbers a server sends (Retry-After, Crawl-delay, Content-Length) are
 //! clamped before any arithmetic or allocation: nothing it says can panic a
 //! fetch or make trawl reserve memory it was only promised.

@@ -162,6 +162,12 @@ def table(scenarios_path, runs_path, targets=False, header=None):
         cpu = (f", {h['cpu_per_1000']:.3f} CPU-s per 1,000 pages" if h["cpu_per_1000"] else "")
         notes.append(f"- link rules (bench-links.toml, every page once, breadth first): "
                      f"{h['pps']:,.0f} pages/s over {h['requests']:,} pages{cpu}{rss}{than}.")
+    for base, trio, where in ((a, ("i", "j", "k"), "on 127.0.0.1"), (d, ("di", "dj", "dk"), "at 100 ms latency")):
+        got = [(name, s.get(key)) for name, key in zip(("open-ended `{page}`", "`next` links", "`{page}` + `prefetch`"), trio)]
+        got = [(name, x) for name, x in got if x]
+        if base and got:
+            parts = ", ".join(f"{name} {x['pps']:,.0f} ({change(x['pps'], base['pps'])})" for name, x in got)
+            notes.append(f"- paging without a known end {where}, against `last_page`'s {base['pps']:,.0f} pages/s: {parts}.")
     if notes:
         out += [""] + notes
     if targets:

@@ -2,7 +2,7 @@
 """Check a crawl's JSON Lines output against the generated site.
 
     python3 bench/verify.py OUT.jsonl --site DIR --base http://127.0.0.1:PORT
-                            [--spider bench|bench-fields|bench-levels|bench-links] [--ordered]
+                            [--spider bench|bench-open|bench-next|bench-prefetch|bench-fields|bench-levels|bench-links] [--ordered]
 
 Every record must equal what the spider (bench/spiders/SPIDER.toml) should
 make of post `id` exactly: gen_site.expected_record(base, id) for bench.toml
@@ -38,6 +38,9 @@ SPIDERS = {
     "bench-levels": (gen_site.expected_levels_record, "levels", POST),
     "bench-links": (lambda base, i, m: gen_site.expected_graph_record(base, i), "graph", NODE),
 }
+# The paging variants write the same records as bench.toml.
+for _name in ("bench-open", "bench-next", "bench-prefetch"):
+    SPIDERS[_name] = SPIDERS["bench"]
 
 
 def discovery_order(manifest):

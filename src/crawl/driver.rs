@@ -91,6 +91,9 @@ struct Leads {
     next: Option<Url>,
     /// Its sequence ends here (a failed, empty or last page).
     ends: bool,
+    /// It failed: URL and reason, reported when it expands (a page fetched
+    /// by `prefetch` past the end is dropped before, and never reported).
+    failure: Option<(String, String)>,
 }
 
 struct Item {
@@ -314,8 +317,16 @@ impl Driver {
 
     /// Starts fetching `request`.
     fn lease(&mut self, request: Request) {
-        let turn = self.turns;
-        self.turns += 1;
+        // The next page of an open-ended chain goes before any detail page
+        // when requests wait for a slot: everything behind it waits for it.
+        let chained = request.is_open_ended() && !request.is_first_of_sequence();
+        let turn = match chained && !self.spider.list.prefetch {
+            true => 0,
+            false => {
+                self.turns += 1;
+                self.turns
+            }
+        };
         let mut children = Vec::new();
         // A known page range: the next page is fetched ahead.
         if let Some(next) = request.known_successor(&self.spider) {
@@ -395,10 +406,7 @@ impl Driver {
                 self.item_rule()
             );
         }
-        let open_ended = matches!(
-            &request.step,
-            Step::List { sequence, .. } if !matches!(sequence, Sequence::Numbered { last: Some(_) } | Sequence::Single)
-        );
+        let open_ended = request.is_open_ended();
         let mut ends = fetched.stop || (open_ended && fetched.items.is_empty());
         // A total on a sequence's first page bounds it; its pages are then
         // fetched ahead like a known range.
@@ -431,6 +439,7 @@ impl Driver {
             links: fetched.links,
             next: fetched.next,
             ends,
+            failure: None,
         };
         PageState::Read { items, leads }
     }
@@ -438,22 +447,50 @@ impl Driver {
     /// A page that failed after its retries: reported, unless it is the
     /// normal end of open-ended paging (a 404/410 past a sequence's first page).
     fn failed(&mut self, request: &Request, e: PageError) -> PageState {
-        let first_of_sequence = request.key.parts().last() == Some(&0);
-        let open_ended = matches!(
-            &request.step,
-            Step::List { sequence, .. } if !matches!(sequence, Sequence::Numbered { last: Some(_) } | Sequence::Single)
-        );
-        if !(e.gone && open_ended && !first_of_sequence) {
-            self.first_failure
-                .get_or_insert_with(|| (e.url.clone(), e.reason.clone()));
-            self.counters.fail(&e.url, e.reason);
-        }
+        let normal_end = e.gone && request.is_open_ended() && !request.is_first_of_sequence();
         PageState::Read {
             items: VecDeque::new(),
             leads: Leads {
                 ends: true,
+                failure: (!normal_end).then_some((e.url, e.reason)),
                 ..Leads::default()
             },
+        }
+    }
+
+    /// A failure is reported once its page is known to belong to the crawl.
+    fn report(&mut self, failure: Option<(String, String)>) {
+        if let Some((url, reason)) = failure {
+            self.first_failure
+                .get_or_insert_with(|| (url.clone(), reason.clone()));
+            self.counters.fail(&url, reason);
+        }
+    }
+
+    /// An open-ended sequence ended at `request`: the pages `prefetch`
+    /// fetched past it are dropped, unread and unreported.
+    fn drop_past_end(&mut self, request: &Request) {
+        if !self.spider.list.prefetch {
+            return;
+        }
+        let later: Vec<OrderKey> = self
+            .pages
+            .range(request.key.clone()..)
+            .map(|(k, _)| k.clone())
+            .filter(|k| request.is_later_in_sequence(k))
+            .collect();
+        for key in later {
+            self.pages.remove(&key);
+        }
+        while let Some(first) = self.frontier.first_key() {
+            if !request.is_later_in_sequence(first) {
+                break;
+            }
+            self.frontier.pop();
+        }
+        if let Some(page) = self.pages.get_mut(&request.key) {
+            page.children
+                .retain(|c| !request.is_later_in_sequence(&c.key));
         }
     }
 
@@ -472,7 +509,7 @@ impl Driver {
                 return; // something earlier has not even been fetched
             }
             let page = self.pages.get_mut(&key).expect("the page is held");
-            let PageState::Read { items, leads } =
+            let PageState::Read { items, mut leads } =
                 std::mem::replace(&mut page.state, PageState::Fetching)
             else {
                 return; // still fetching
@@ -482,6 +519,11 @@ impl Driver {
                 next_index: 0,
             };
             let request = page.request.clone();
+            let failure = leads.failure.take();
+            self.report(failure);
+            if leads.ends && request.is_open_ended() {
+                self.drop_past_end(&request);
+            }
             let children = self.leads(&request, leads);
             let page = self.pages.get_mut(&key).expect("the page is held");
             page.children.extend(children.iter().cloned());

@@ -112,6 +112,30 @@ impl Request {
         matches!(self.step, Step::List { .. })
     }
 
+    /// Whether its sequence's end shows only when a page has no items (or
+    /// no next link): a `next` chain, `page_param`, or a template without a
+    /// known last page.
+    pub fn is_open_ended(&self) -> bool {
+        matches!(
+            &self.step,
+            Step::List {
+                sequence: Sequence::Next
+                    | Sequence::Param { .. }
+                    | Sequence::Numbered { last: None }
+                    | Sequence::Offset { last: None },
+                ..
+            }
+        )
+    }
+
+    /// Whether `other` is a later page of this request's sequence.
+    pub fn is_later_in_sequence(&self, other: &OrderKey) -> bool {
+        let (mine, theirs) = (self.key.parts(), other.parts());
+        mine.len() == theirs.len()
+            && mine[..mine.len() - 1] == theirs[..theirs.len() - 1]
+            && theirs.last() > mine.last()
+    }
+
     /// Whether this is the first page of its sequence.
     pub fn is_first_of_sequence(&self) -> bool {
         self.key.parts().last() == Some(&0)
@@ -167,10 +191,19 @@ impl Request {
             return None;
         };
         let last = match sequence {
-            Sequence::Numbered { last: Some(last) } | Sequence::Offset { last: Some(last) } => last,
+            Sequence::Numbered { last: Some(last) } | Sequence::Offset { last: Some(last) } => {
+                *last
+            }
+            // `prefetch`: an open-ended template guesses that pages go on;
+            // the pages past the end are dropped unread.
+            Sequence::Numbered { last: None } | Sequence::Offset { last: None }
+                if spider.list.prefetch =>
+            {
+                u64::MAX
+            }
             _ => return None,
         };
-        (number < last).then(|| self.numbered(spider, number + 1, sequence.clone()))?
+        (*number < last).then(|| self.numbered(spider, number + 1, sequence.clone()))?
     }
 
     /// The next page once this page is read: `next` is the link it gave

@@ -182,3 +182,66 @@ fields.id = "id"
     let records = run(spider(CURSOR), CrawlOptions::default(), script.clone()).await;
     assert_eq!(column(&records, "id"), ["a", "b", "c"]);
 }
+
+const OPEN: &str = r#"
+start = "http://h.test/p/{page}"
+[list]
+item = "li"
+fields.id = "a"
+fields.url = "a::attr(href)"
+"#;
+
+fn open_site() -> Script {
+    Script::new()
+        .page("/p/1", 200, &super::tests::list(&["a", "b"], None))
+        .page("/p/2", 0, &super::tests::list(&["c"], None))
+        .page("/p/3", 0, &super::tests::list(&[], None))
+}
+
+#[tokio::test(start_paused = true)]
+async fn prefetch_guesses_pages_ahead_and_drops_those_past_the_end_unreported() {
+    let toml = OPEN.replace("[list]\n", "[list]\nprefetch = true\n");
+    let script = Arc::new(open_site());
+    let crawl = super::Crawl::with_fetch(spider(&toml), CrawlOptions::default(), script.clone());
+    let summary = crawl.summary_handle();
+    let records: Vec<serde_json::Value> =
+        futures::StreamExt::collect::<Vec<_>>(futures::StreamExt::map(crawl, |r| {
+            serde_json::Value::Object(r.unwrap().into_fields())
+        }))
+        .await;
+    assert_eq!(column(&records, "id"), ["a", "b", "c"]);
+    assert_eq!(
+        script.when("/p/2"),
+        std::time::Duration::ZERO,
+        "page 2 was asked for before page 1 answered"
+    );
+    let paths = script.paths();
+    assert!(
+        paths.contains(&"/p/5".to_string()),
+        "guessed past the end: {paths:?}"
+    );
+    assert!(
+        summary.summary().failures.is_empty(),
+        "pages past the end are not failures"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn prefetch_resumes_after_every_page() {
+    let toml = OPEN.replace("[list]\n", "[list]\nprefetch = true\n");
+    resumes_after_every_page(&toml, open_site).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_open_chain_s_next_page_goes_before_detail_pages() {
+    let script = Arc::new(open_site());
+    let toml = format!("{OPEN}[detail]\nfollow = \"url\"\nfields.d = \"p.d\"\n");
+    run(spider(&toml), CrawlOptions::default(), script.clone()).await;
+    let turns: std::collections::HashMap<String, u64> = script
+        .seen()
+        .into_iter()
+        .map(|s| (s.path, s.turn))
+        .collect();
+    assert_eq!(turns["/p/2"], 0, "{turns:?}");
+    assert!(turns["/d/a"] > 0, "{turns:?}");
+}

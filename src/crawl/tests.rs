@@ -213,10 +213,10 @@ async fn detail_fetches_take_their_list_page_s_turn() {
         .into_iter()
         .map(|s| (s.path, s.turn))
         .collect();
-    assert_eq!(turns["/p/1"], 0);
-    assert_eq!(turns["/d/a"], 0);
-    assert_eq!(turns["/d/b"], 1);
-    assert_eq!(turns["/d/c"], 2);
+    assert_eq!(turns["/p/1"], 1);
+    assert_eq!(turns["/d/a"], 1);
+    assert_eq!(turns["/d/b"], 2);
+    assert_eq!(turns["/d/c"], 3);
 }
 
 #[tokio::test(start_paused = true)]

@@ -178,6 +178,9 @@ pub struct ListRule {
     /// `page_param`: list sequences started by seed links count this query
     /// parameter 1, 2, 3 … until a page has no items.
     pub page_param: Option<String>,
+    /// `prefetch`: an open-ended `{page}`/`{offset}` template is fetched
+    /// ahead before its end is known; pages past the end are dropped unread.
+    pub prefetch: bool,
     /// Which records are kept.
     pub keep: Keep,
 }

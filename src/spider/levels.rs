@@ -181,6 +181,7 @@ impl Builder<'_> {
             next: None,
             stop: None,
             page_param: None,
+            prefetch: false,
             keep,
         })
     }
@@ -246,6 +247,7 @@ impl Builder<'_> {
             next: None,
             stop: None,
             page_param: None,
+            prefetch: false,
             keep: Keep::default(),
         };
         let detail = self.link_detail(raw.detail.as_ref())?;

@@ -194,6 +194,16 @@ impl Builder<'_> {
             None => None,
         };
         let starts = self.starts(&raw, &paging)?;
+        let open_template = matches!(
+            paging,
+            Paging::Numbered { last: None, .. } | Paging::Offset { .. }
+        );
+        if list.prefetch && !open_template {
+            return Err(self.err(
+                "list.prefetch",
+                "a `start` with `{page}` or `{offset}` and no `last_page`: prefetch guesses pages past what is known",
+            ));
+        }
         let all = known_names(&seeds, &list, detail.as_ref());
         let key = self.names("key", raw.key.as_ref(), all.as_deref())?;
         let omit = self.names("omit", raw.omit.as_ref(), all.as_deref())?;
@@ -352,6 +362,7 @@ impl Builder<'_> {
                 .map(|s| self.path("list.stop", s))
                 .transpose()?,
             page_param,
+            prefetch: raw.prefetch.unwrap_or(false),
             keep,
         })
     }

@@ -43,6 +43,7 @@ pub const LIST_KEYS: &[&str] = &[
     "page_param",
     "total",
     "total_pages",
+    "prefetch",
 ];
 /// Keys of `[links]`.
 pub const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
@@ -117,6 +118,7 @@ pub struct RawList {
     pub allow: Option<Vec<String>>,
     pub deny: Option<Vec<String>>,
     pub page_param: Option<String>,
+    pub prefetch: Option<bool>,
     pub total: Option<String>,
     pub total_pages: Option<String>,
 }

@@ -35,6 +35,7 @@ fn html_rule(item: &str, list: &[(&str, &str)]) -> ListRule {
         next: None,
         stop: None,
         page_param: None,
+        prefetch: false,
         keep: Keep::default(),
     }
 }
@@ -46,6 +47,7 @@ fn json_rule(source: JsonSource, items: &str, list: &[(&str, &str)]) -> ListRule
         next: None,
         stop: None,
         page_param: None,
+        prefetch: false,
         keep: Keep::default(),
     }
 }
@@ -274,6 +276,7 @@ fn sitemap_rule(allow: &[&str], deny: &[&str], list: &[(&str, &str)]) -> ListRul
         next: None,
         stop: None,
         page_param: None,
+        prefetch: false,
         keep: Keep::default(),
     }
 }

@@ -41,6 +41,11 @@ pub enum FetchErrorKind {
     /// Crawl-delay), so none of its pages are fetched; not retried.
     #[error("{0}")]
     HostSkipped(String),
+    /// A `[request]` header, once its placeholders were filled in, is not
+    /// a valid HTTP header (a newline in a value); names the header only,
+    /// since its value may be a secret. Never sent.
+    #[error("header `{0}` is not a valid HTTP header once filled in; not sent")]
+    Header(String),
 }
 
 fn reason(status: u16) -> String {

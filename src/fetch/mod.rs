@@ -18,11 +18,20 @@
 //! 7. **timeout** — connect to last byte, body included (`body.rs` streams it
 //!    against `max_body` and decodes its charset).
 //!
+//! What is sent is an [`Ask`] (`ask.rs`): the `[request]` headers, and for
+//! a POST its body; each redirect hop is its own Ask (307/308 repeat a
+//! POST, 301/302/303 turn it into a GET; credentials stay with their
+//! origin). With `cookies = true` the client carries one RFC 6265 jar
+//! (`cookies.rs`). Proxies come from the environment (`HTTP_PROXY`,
+//! `HTTPS_PROXY`, `NO_PROXY`; see [`Fetcher::with_request`]).
+//!
 //! Numbers a server sends (Retry-After, Crawl-delay, Content-Length) are
 //! clamped before any arithmetic or allocation: nothing it says can panic a
 //! fetch or make trawl reserve memory it was only promised.
 
+mod ask;
 mod body;
+mod cookies;
 mod error;
 mod gate;
 mod hosts;
@@ -40,6 +49,8 @@ use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
 use url::Url;
 
+pub use ask::{Ask, Body};
+pub use cookies::CookiesError;
 pub use error::{FetchError, FetchErrorKind};
 pub use hosts::host_key;
 pub use rate::SlidingLog;
@@ -47,8 +58,9 @@ pub use retry::Backoff;
 pub use robots::{Robots, MAX_ROBOTS_BYTES};
 pub use stream::BodyStream;
 
-use crate::spider::Limits;
+use crate::spider::{Limits, RequestRule};
 use body::Cap;
+use cookies::Jar;
 use hosts::{Host, Hosts};
 
 /// What the crawl engine needs from the network: a page for a URL, with the
@@ -106,6 +118,14 @@ impl Fetch for Fetcher {
         Box::pin(self.get_in_turn(url, turn))
     }
 
+    fn send<'a>(&'a self, ask: &'a Ask, turn: u64) -> BoxFuture<'a, Result<Page, FetchError>> {
+        Box::pin(self.send_in_turn(ask, turn))
+    }
+
+    fn cookies(&self) -> Option<String> {
+        self.inner.jar.as_ref().map(|jar| jar.save())
+    }
+
     fn fetch_stream<'a>(
         &'a self,
         url: &'a Url,
@@ -122,49 +142,6 @@ impl Fetch for Fetcher {
             stats.retries.load(Ordering::Relaxed),
         )
     }
-}
-
-/// What to request: a URL, the headers `[request]` adds, and for a POST
-/// its body. Header values may be secrets: `Debug` shows their names only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Ask {
-    /// The page.
-    pub url: Url,
-    /// Extra headers, in order.
-    pub headers: Vec<(String, String)>,
-    /// `Some`: a POST with this body; `None`: a GET.
-    pub body: Option<Body>,
-}
-
-impl Ask {
-    /// A plain GET.
-    pub fn get(url: Url) -> Ask {
-        Ask {
-            url,
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for Ask {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
-        f.debug_struct("Ask")
-            .field("url", &self.url.as_str())
-            .field("headers", &names)
-            .field("body", &self.body)
-            .finish()
-    }
-}
-
-/// A request body and its Content-Type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Body {
-    /// The bytes sent.
-    pub bytes: Vec<u8>,
-    /// `application/json` or `application/x-www-form-urlencoded`.
-    pub content_type: &'static str,
 }
 
 /// The most redirects followed for one page.
@@ -204,6 +181,8 @@ struct Inner {
     limits: Limits,
     backoff: Backoff,
     stats: FetchStats,
+    /// `cookies = true`: the jar the client reads and fills.
+    jar: Option<Arc<Jar>>,
 }
 
 /// What an exchange does with the body.
@@ -217,15 +196,36 @@ enum Want {
 
 enum Answer {
     Page(Page),
-    Redirect(Url),
+    /// A 3xx with a Location: the status and where it leads.
+    Redirect(u16, Url),
     /// A streamed body's response, not yet read.
     Open(stream::Open),
 }
 
 impl Fetcher {
-    /// Builds the client and policies for `limits`.
+    /// Builds the client and policies for `limits`, keeping no cookies.
     pub fn new(limits: &Limits) -> Result<Fetcher, reqwest::Error> {
-        let client = reqwest::Client::builder()
+        Fetcher::with_request(limits, &RequestRule::default())
+    }
+
+    /// Builds the client and policies for `limits` and `[request]`: with
+    /// `cookies = true` one jar for the crawl (load saved cookies with
+    /// [`load_cookies`](Fetcher::load_cookies)); without it no Cookie
+    /// header is ever sent. Headers and bodies come with each [`Ask`].
+    ///
+    /// Proxies are reqwest's, read from the environment when the client is
+    /// built: `HTTP_PROXY` for every http request (robots.txt and loopback
+    /// destinations included: reqwest makes no exception for them),
+    /// `HTTPS_PROXY` for https (tunnelled with CONNECT), `ALL_PROXY` for
+    /// both, lowercase names too; `NO_PROXY` lists host names (each also
+    /// covering its subdomains), IP addresses or CIDR ranges, or `*`.
+    pub fn with_request(limits: &Limits, request: &RequestRule) -> Result<Fetcher, reqwest::Error> {
+        let jar = request.cookies.then(|| Arc::new(Jar::default()));
+        let mut builder = reqwest::Client::builder();
+        if let Some(jar) = &jar {
+            builder = builder.cookie_provider(Arc::clone(jar));
+        }
+        let client = builder
             .user_agent(limits.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
             .gzip(true)
@@ -243,8 +243,19 @@ impl Fetcher {
                 limits: limits.clone(),
                 backoff: Backoff::default(),
                 stats: FetchStats::default(),
+                jar,
             }),
         })
+    }
+
+    /// Puts cookies saved by [`Fetch::cookies`] back in the jar (a resumed
+    /// crawl); cookies that expired meanwhile are dropped. Without
+    /// `cookies = true` there is no jar and this does nothing.
+    pub fn load_cookies(&self, saved: &str) -> Result<(), CookiesError> {
+        match &self.inner.jar {
+            Some(jar) => jar.load(saved),
+            None => Ok(()),
+        }
     }
 
     /// Counters for requests and retries.
@@ -264,10 +275,21 @@ impl Fetcher {
     /// Like [`get`](Fetcher::get), but when requests wait for the concurrency
     /// cap, lower `turn`s go first (the engine passes the list page's position).
     pub async fn get_in_turn(&self, url: &Url, turn: u64) -> Result<Page, FetchError> {
+        self.send_in_turn(&Ask::get(url.clone()), turn).await
+    }
+
+    /// Sends `ask` (its headers; a POST when it has a body) through every
+    /// policy, as [`get_in_turn`](Fetcher::get_in_turn) does a GET: robots,
+    /// rate and retries apply to a POST too, and each redirect hop is
+    /// checked on its own.
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the request; nothing else is lost.
+    pub async fn send_in_turn(&self, ask: &Ask, turn: u64) -> Result<Page, FetchError> {
         let cap = Cap::Refuse(self.inner.limits.max_body);
-        match self.follow(url, turn, Want::Body(cap)).await? {
+        match self.follow(ask, turn, Want::Body(cap)).await? {
             Answer::Page(page) => Ok(page),
-            _ => Err(FetchErrorKind::Network("an unexpected streamed answer".into()).at(url)),
+            _ => Err(FetchErrorKind::Network("an unexpected streamed answer".into()).at(&ask.url)),
         }
     }
 
@@ -279,43 +301,52 @@ impl Fetcher {
         turn: u64,
         limit: u64,
     ) -> Result<BodyStream, FetchError> {
-        match self.follow(url, turn, Want::Stream).await? {
+        match self
+            .follow(&Ask::get(url.clone()), turn, Want::Stream)
+            .await?
+        {
             Answer::Open(open) => Ok(stream::body(open, limit, self.inner.limits.timeout)),
             Answer::Page(page) => Ok(BodyStream::whole(
                 page.url,
                 page.status,
                 page.text.into_bytes(),
             )),
-            Answer::Redirect(next) => Err(FetchErrorKind::Redirect(format!("to {next}")).at(url)),
+            Answer::Redirect(_, next) => {
+                Err(FetchErrorKind::Redirect(format!("to {next}")).at(url))
+            }
         }
     }
 
-    /// Fetches `url` through every policy, following redirects.
-    async fn follow(&self, url: &Url, turn: u64, want: Want) -> Result<Answer, FetchError> {
-        let mut url = url.clone();
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(FetchErrorKind::NotHttp.at(&url));
+    /// Sends `ask` through every policy, following redirects.
+    async fn follow(&self, ask: &Ask, turn: u64, want: Want) -> Result<Answer, FetchError> {
+        if !matches!(ask.url.scheme(), "http" | "https") {
+            return Err(FetchErrorKind::NotHttp.at(&ask.url));
         }
+        let mut hop = ask.clone();
         for _ in 0..=MAX_REDIRECTS {
-            let host = self.inner.hosts.get(&url);
-            skipped(&host, &url)?;
-            self.check_robots(&host, &url, turn).await?;
-            if let Some(page) = self.robots_page(&host, &url, want) {
+            let url = &hop.url;
+            let host = self.inner.hosts.get(url);
+            skipped(&host, url)?;
+            self.check_robots(&host, url, turn).await?;
+            if let Some(page) = self
+                .robots_page(&host, url, want)
+                .filter(|_| hop.body.is_none())
+            {
                 return Ok(Answer::Page(page));
             }
-            match self.with_retries(&host, &url, turn, want).await? {
+            match self.with_retries(&host, &hop, turn, want).await? {
                 answer @ (Answer::Page(_) | Answer::Open(_)) => return Ok(answer),
                 // The failure belongs to the page that redirected, not to a
                 // URL that was never fetched.
-                Answer::Redirect(next) if !matches!(next.scheme(), "http" | "https") => {
+                Answer::Redirect(_, next) if !matches!(next.scheme(), "http" | "https") => {
                     return Err(
-                        FetchErrorKind::Redirect(format!("to non-http(s) URL {next}")).at(&url),
+                        FetchErrorKind::Redirect(format!("to non-http(s) URL {next}")).at(url),
                     )
                 }
-                Answer::Redirect(next) => url = next,
+                Answer::Redirect(code, next) => hop = hop.redirected(code, next),
             }
         }
-        Err(FetchErrorKind::Redirect(format!("more than {MAX_REDIRECTS} redirects")).at(&url))
+        Err(FetchErrorKind::Redirect(format!("more than {MAX_REDIRECTS} redirects")).at(&hop.url))
     }
 
     async fn check_robots(&self, host: &Host, url: &Url, turn: u64) -> Result<(), FetchError> {
@@ -349,8 +380,9 @@ impl Fetcher {
         let mut hop_host = self.inner.hosts.get(&robots_url);
         // RFC 9309 §2.3.1.2: follow at least five redirects.
         for _ in 0..5 {
+            let ask = Ask::get(robots_url.clone());
             let robots = match self
-                .with_retries(&hop_host, &robots_url, turn, Want::Body(cap))
+                .with_retries(&hop_host, &ask, turn, Want::Body(cap))
                 .await
             {
                 Ok(Answer::Page(page)) => {
@@ -358,12 +390,12 @@ impl Fetcher {
                     let _ = host.robots_page.set(page);
                     robots
                 }
-                Ok(Answer::Redirect(next)) if matches!(next.scheme(), "http" | "https") => {
+                Ok(Answer::Redirect(_, next)) if matches!(next.scheme(), "http" | "https") => {
                     hop_host = self.inner.hosts.get(&next);
                     robots_url = next;
                     continue;
                 }
-                Ok(Answer::Redirect(_) | Answer::Open(_)) => Robots::AllowAll,
+                Ok(Answer::Redirect(..) | Answer::Open(_)) => Robots::AllowAll,
                 Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => Robots::AllowAll,
                 Err(e) => Robots::DisallowAll(e.kind().to_string()),
             };
@@ -394,13 +426,13 @@ impl Fetcher {
     async fn with_retries(
         &self,
         host: &Host,
-        url: &Url,
+        ask: &Ask,
         turn: u64,
         want: Want,
     ) -> Result<Answer, FetchError> {
         let mut retry = 0;
         loop {
-            match self.attempt(host, url, turn, want).await {
+            match self.attempt(host, ask, turn, want).await {
                 Err(error) if error.is_retryable() && retry < self.inner.limits.retries => {
                     retry += 1;
                     self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -416,10 +448,11 @@ impl Fetcher {
     async fn attempt(
         &self,
         host: &Host,
-        url: &Url,
+        ask: &Ask,
         turn: u64,
         want: Want,
     ) -> Result<Answer, FetchError> {
+        let url = &ask.url;
         let permit = self.inner.gate.acquire(turn).await;
         host.wait_turn()
             .await
@@ -427,7 +460,7 @@ impl Fetcher {
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let timeout = self.inner.limits.timeout;
         let started = tokio::time::Instant::now();
-        match tokio::time::timeout(timeout, self.exchange(host, url, want)).await {
+        match tokio::time::timeout(timeout, self.exchange(host, ask, want)).await {
             // A streamed body keeps the permit while it is read.
             Ok(Ok(Answer::Open(mut open))) => {
                 open.permit = Some(permit);
@@ -439,11 +472,18 @@ impl Fetcher {
         }
     }
 
-    async fn exchange(&self, host: &Host, url: &Url, want: Want) -> Result<Answer, FetchErrorKind> {
-        let response = self
-            .inner
-            .client
-            .get(url.clone())
+    async fn exchange(&self, host: &Host, ask: &Ask, want: Want) -> Result<Answer, FetchErrorKind> {
+        let url = &ask.url;
+        let client = &self.inner.client;
+        let request = match &ask.body {
+            None => client.get(url.clone()),
+            Some(body) => client
+                .post(url.clone())
+                .header(CONTENT_TYPE, body.content_type)
+                .body(body.bytes.clone()),
+        };
+        let response = request
+            .headers(ask.header_map()?)
             .send()
             .await
             .map_err(FetchErrorKind::network)?;
@@ -453,7 +493,7 @@ impl Fetcher {
                 let next = url.join(&location).map_err(|e| {
                     FetchErrorKind::Redirect(format!("unusable Location `{location}` ({e})"))
                 })?;
-                return Ok(Answer::Redirect(next));
+                return Ok(Answer::Redirect(status.as_u16(), next));
             }
         }
         if !status.is_success() {

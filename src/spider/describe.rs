@@ -6,7 +6,7 @@ use std::fmt;
 use regex::Regex;
 
 use super::levels::SITEMAP_NAMES;
-use super::{Paging, Spider, Total};
+use super::{BodyTemplate, Paging, RequestRule, Spider, Total};
 use crate::extract::{
     DetailRule, Field, Format, ItemRule, JsonSource, Keep, LinkRule, SeedRule, UrlFilter,
 };
@@ -30,6 +30,7 @@ impl fmt::Display for Spider {
         if !self.omit.is_empty() {
             writeln!(f, "  omit:    {} (read, not written)", self.omit.join(", "))?;
         }
+        write_request(f, &self.request)?;
         write!(f, "{}", self.limits)
     }
 }
@@ -154,6 +155,34 @@ fn write_detail(f: &mut fmt::Formatter<'_>, detail: &DetailRule) -> fmt::Result 
     }
     write_fields(f, "detail", &detail.fields)?;
     write_keep(f, "detail", &detail.keep)
+}
+
+/// `trawl check`'s lines for `[request]`. Header values are shown as the
+/// file wrote them: `{env:…}` stays unresolved, so no secret is printed.
+fn write_request(f: &mut fmt::Formatter<'_>, request: &RequestRule) -> fmt::Result {
+    for url in &request.warmup {
+        writeln!(f, "  warmup:  {url} (fetched first, for its cookies)")?;
+    }
+    for (name, value) in &request.headers_as_written {
+        writeln!(f, "  header:  {name}: {value}")?;
+    }
+    if request.cookies {
+        writeln!(f, "  cookies: one jar for the crawl (RFC 6265)")?;
+    }
+    match &request.body {
+        Some(BodyTemplate::Json(json)) => {
+            writeln!(f, "  method:  list pages POST application/json {json}")
+        }
+        Some(BodyTemplate::Form(pairs)) => {
+            let pairs: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}={v}")).collect();
+            writeln!(
+                f,
+                "  method:  list pages POST application/x-www-form-urlencoded {}",
+                pairs.join("&")
+            )
+        }
+        None => Ok(()),
+    }
 }
 
 pub(super) fn json_source(format: &Format) -> String {

@@ -208,6 +208,11 @@ impl Builder<'_> {
         let key = self.names("key", raw.key.as_ref(), all.as_deref())?;
         let omit = self.names("omit", raw.omit.as_ref(), all.as_deref())?;
         let limits = Limits::from_raw(&raw.limits).map_err(|(key, msg)| self.err(key, msg))?;
+        let placeholders = ["page", "offset"].map(String::from).into_iter();
+        let placeholders: Vec<String> = placeholders
+            .chain(starts.vars.iter().map(|(n, _)| n.clone()))
+            .collect();
+        let request = self.request(&raw.request, &placeholders)?;
         Ok(Spider {
             name,
             starts,
@@ -219,7 +224,7 @@ impl Builder<'_> {
             key,
             omit,
             limits,
-            request: RequestRule::default(),
+            request,
         })
     }
 

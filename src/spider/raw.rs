@@ -22,6 +22,7 @@ pub const TOP_KEYS: &[&str] = &[
     "links",
     "detail",
     "limits",
+    "request",
 ];
 /// Keys of each `[[seed]]`.
 pub const SEED_KEYS: &[&str] = &["links", "next", "format", "json_from", "json_re", "fields"];
@@ -58,6 +59,8 @@ pub const DETAIL_KEYS: &[&str] = &[
 ];
 /// Keys of a field written as a table.
 pub const FIELD_KEYS: &[&str] = &["const", "each", "fields", "rows", "key", "value"];
+/// Keys of `[request]`.
+pub const REQUEST_KEYS: &[&str] = &["headers", "cookies", "warmup", "method", "json", "form"];
 /// Keys of `[limits]`.
 pub const LIMIT_KEYS: &[&str] = &[
     "rate",
@@ -94,6 +97,8 @@ pub struct RawSpider {
     pub detail: Option<RawDetail>,
     #[serde(default)]
     pub limits: RawLimits,
+    #[serde(default)]
+    pub request: RawRequest,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,6 +209,19 @@ pub struct RawLimits {
     pub max_delay: Option<NumberOrText>,
 }
 
+/// `[request]` as written: header values hold `{env:NAME}` unresolved.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    pub cookies: Option<bool>,
+    pub warmup: Option<Vec<String>>,
+    pub method: Option<String>,
+    pub json: Option<toml::Value>,
+    pub form: Option<IndexMap<String, toml::Value>>,
+}
+
 /// Durations and sizes may be written bare (`30`) or with a unit (`"30s"`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -225,11 +243,12 @@ impl NumberOrText {
 
 /// Finds the first key the spider file should not have, with the nearest valid one.
 pub fn unknown_key(doc: &toml::Table) -> Option<(String, Option<&'static str>)> {
-    let sections: [(&str, &[&str]); 4] = [
+    let sections: [(&str, &[&str]); 5] = [
         ("list", LIST_KEYS),
         ("links", LINKS_KEYS),
         ("detail", DETAIL_KEYS),
         ("limits", LIMIT_KEYS),
+        ("request", REQUEST_KEYS),
     ];
     if let Some(found) = unknown_in(doc, "", TOP_KEYS) {
         return Some(found);

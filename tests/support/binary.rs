@@ -32,7 +32,13 @@ pub fn command<S: Into<OsString>>(args: impl IntoIterator<Item = S>) -> Command 
 
 /// Runs the binary to its end, off the runtime so the test server keeps serving.
 pub async fn trawl<S: Into<OsString>>(args: impl IntoIterator<Item = S>) -> Run {
-    let child = command(args).spawn().expect("spawn trawl");
+    run(command(args)).await
+}
+
+/// Runs a prepared [`command`] (say, with `.env(…)` for the child only) to
+/// its end, as [`trawl`] does.
+pub async fn run(mut command: Command) -> Run {
+    let child = command.spawn().expect("spawn trawl");
     let pid = child.id();
     let waiting = tokio::task::spawn_blocking(move || child.wait_with_output());
     match tokio::time::timeout(RUN_LIMIT, waiting).await {

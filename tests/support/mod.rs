@@ -22,6 +22,7 @@
 
 pub mod binary;
 pub mod kill;
+pub mod proxy;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -37,6 +38,8 @@ use tokio::task::{AbortHandle, JoinSet};
 
 /// Largest request head accepted before the connection is dropped.
 const MAX_HEAD: usize = 64 * 1024;
+/// Largest request body read; a longer one drops the connection.
+const MAX_REQUEST_BODY: usize = 1024 * 1024;
 /// Chunk size used by [`Reply::huge`].
 const HUGE_CHUNK: usize = 64 * 1024;
 /// How many bytes more than it sends a [`Reply::truncated`] or
@@ -56,6 +59,22 @@ pub struct Hit {
     pub user_agent: String,
     /// The `Accept-Encoding` header, or `""`.
     pub accept_encoding: String,
+    /// The method (`GET`, `POST` …).
+    pub method: String,
+    /// Every header, in the order sent, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body (read by its Content-Length; empty without one).
+    pub body: Vec<u8>,
+}
+
+impl Hit {
+    /// The first header with this name (any case), if sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// What a reply does beyond sending status, headers and body.
@@ -369,6 +388,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>) {
 
 /// A parsed request head.
 struct Head {
+    method: String,
     target: String,
     headers: Vec<(String, String)>,
     keep_alive: bool,
@@ -388,7 +408,7 @@ fn parse_head(raw: &[u8]) -> Option<Head> {
     let text = String::from_utf8_lossy(raw);
     let mut lines = text.split("\r\n");
     let mut parts = lines.next()?.split_whitespace();
-    let (_method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
+    let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
@@ -403,6 +423,7 @@ fn parse_head(raw: &[u8]) -> Option<Head> {
         _ => version == "HTTP/1.1",
     };
     Some(Head {
+        method: method.to_string(),
         target: target.to_string(),
         headers,
         keep_alive,
@@ -428,16 +449,42 @@ async fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Head> {
     }
 }
 
+/// Read a body of `len` bytes following the head; `None` when the client
+/// closed first or it is too large.
+async fn read_body(stream: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> Option<Vec<u8>> {
+    if len > MAX_REQUEST_BODY {
+        return None;
+    }
+    while buf.len() < len {
+        let mut chunk = [0u8; 8192];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(buf.drain(..len).collect())
+}
+
 async fn serve_connection(mut stream: TcpStream, state: Arc<State>) {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::new();
     while let Some(head) = read_head(&mut stream, &mut buf).await {
+        // The head is logged when read, as before; a body (a POST) is read
+        // next so that it does not stand in the way of the next head.
+        let at = Instant::now();
+        let len = head.header("content-length").parse().unwrap_or(0);
+        let Some(body) = read_body(&mut stream, &mut buf, len).await else {
+            break;
+        };
         state.hits.lock().unwrap().push(Hit {
             path: head.target.clone(),
-            at: Instant::now(),
+            at,
             host_header: head.header("host"),
             user_agent: head.header("user-agent"),
             accept_encoding: head.header("accept-encoding"),
+            method: head.method.clone(),
+            headers: head.headers.clone(),
+            body,
         });
         let reply = state.reply_for(&head.target);
         if let Some(delay) = reply.delay {

@@ -450,7 +450,6 @@ async fn an_unset_variable_is_exit_2_naming_it_and_fetching_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "waits for Crawl::start to build its Fetcher with Fetcher::with_request (lead)"]
 async fn cookies_from_a_warmup_page_go_back_on_list_and_detail_requests() {
     let server = TestServer::start().await;
     blog(&server);
@@ -635,4 +634,66 @@ async fn https_requests_go_through_https_proxy_with_connect() {
     crawl.env("HTTP_PROXY", proxy.url());
     run(crawl).await;
     assert_eq!(proxy.hits().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_crawl_keeps_its_cookies_from_the_state() {
+    let server = TestServer::start().await;
+    // The first page opens the session; the later ones are only for it.
+    server.route(
+        "/p/1",
+        Reply::html("<div class=item><h2>one</h2></div>").header("Set-Cookie", "sid=s1; Path=/"),
+    );
+    for n in [2, 3] {
+        server.route(
+            &format!("/p/{n}"),
+            Reply::html(format!("<div class=item><h2>p{n}</h2></div>")),
+        );
+    }
+    let text = format!(
+        "start = '{}'\nlast_page = 3\n[list]\nitem = '.item'\nfields.t = 'h2'\n\
+         [limits]\nrate = 0\nrobots = false\n[request]\ncookies = true\n",
+        server.url("/p/{page}")
+    );
+    let (dir, path) = spider_file(&text);
+    let out = dir.path().join("out.jsonl").display().to_string();
+    let state = dir.path().join("state").display().to_string();
+    let first = run(trawl_command([
+        "crawl",
+        path.as_str(),
+        "-o",
+        &out,
+        "--state",
+        &state,
+        "--max-pages",
+        "1",
+    ]))
+    .await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let second = run(trawl_command([
+        "crawl",
+        path.as_str(),
+        "-o",
+        &out,
+        "--state",
+        &state,
+    ]))
+    .await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(
+        server.count("/p/1"),
+        1,
+        "the committed page is not fetched again"
+    );
+    for n in [2, 3] {
+        let hit = server.hits_for(&format!("/p/{n}"));
+        assert_eq!(hit.len(), 1);
+        assert_eq!(
+            hit[0].header("cookie"),
+            Some("sid=s1"),
+            "page {n} went on in the session"
+        );
+    }
+    let lines = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(lines.lines().count(), 3, "{lines}");
 }

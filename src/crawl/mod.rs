@@ -152,10 +152,16 @@ pub struct Crawl {
 impl Crawl {
     /// Starts crawling `spider` on the current Tokio runtime.
     pub fn start(spider: Spider, options: CrawlOptions) -> Result<Crawl, CrawlError> {
-        // requests: build the fetcher with `spider.request` and the committed
-        // cookie jar, `options.resume.as_ref().and_then(|r| r.cookies.as_deref())`.
-        let fetcher =
-            Fetcher::new(&spider.limits).map_err(|e| CrawlError::Client(e.to_string()))?;
+        let fetcher = Fetcher::with_request(&spider.limits, &spider.request)
+            .map_err(|e| CrawlError::Client(e.to_string()))?;
+        // A resumed crawl goes on in the session it had (SPEC §7).
+        if let Some(saved) = options.resume.as_ref().and_then(|r| r.cookies.as_deref()) {
+            if let Err(e) = fetcher.load_cookies(saved) {
+                tracing::warn!(
+                    "the saved cookies cannot be read back ({e}); starting without them"
+                );
+            }
+        }
         Ok(Crawl::with_fetch(spider, options, Arc::new(fetcher)))
     }
 

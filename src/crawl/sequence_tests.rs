@@ -245,3 +245,39 @@ async fn an_open_chain_s_next_page_goes_before_detail_pages() {
     assert_eq!(turns["/p/2"], 0, "{turns:?}");
     assert!(turns["/d/a"] > 0, "{turns:?}");
 }
+
+const POSTED: &str = r#"
+start = "http://h.test/api"
+[list]
+format = "json"
+items = "items"
+fields.id = "id"
+[request]
+method = "POST"
+json = { page = "{page}", q = "x" }
+"#;
+
+fn posted_site() -> Script {
+    Script::new()
+        .page(r#"/api {"page":1,"q":"x"}"#, 0, &api(&["a"], None, None))
+        .page(r#"/api {"page":2,"q":"x"}"#, 0, &api(&["b"], None, None))
+        .page(r#"/api {"page":3,"q":"x"}"#, 0, &api(&[], None, None))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_page_only_in_the_post_body_pages_the_sequence_at_one_url() {
+    let script = Arc::new(posted_site());
+    let records = run(spider(POSTED), CrawlOptions::default(), script.clone()).await;
+    assert_eq!(column(&records, "id"), ["a", "b"]);
+    assert_eq!(
+        script.paths().len(),
+        3,
+        "one URL, three bodies: {:?}",
+        script.paths()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn posted_sequences_resume_after_every_page() {
+    resumes_after_every_page(POSTED, posted_site).await;
+}

@@ -221,8 +221,14 @@ impl Builder<'_> {
     /// How list sequences page: `{page}`, `{offset}`, `next` or one page.
     pub(super) fn paging(&self, raw: &RawSpider, has_next: bool) -> Result<Paging, SpiderError> {
         let all = raw.start.list();
-        let page = all.iter().filter(|t| t.contains("{page}")).count();
-        let offset = all.iter().filter(|t| t.contains("{offset}")).count();
+        // A `{page}` or `{offset}` only in a POST body pages the sequence
+        // too: the URL stays, the body moves on (SPEC §11).
+        let body = body_text(raw);
+        let count = |placeholder: &str| match body.contains(placeholder) {
+            true => all.len(),
+            false => all.iter().filter(|t| t.contains(placeholder)).count(),
+        };
+        let (page, offset) = (count("{page}"), count("{offset}"));
         if (page > 0 && page < all.len()) || (offset > 0 && offset < all.len()) {
             return Err(self.err(
                 "start",
@@ -356,6 +362,14 @@ impl Builder<'_> {
             false => Total::Items(read),
         }))
     }
+}
+
+/// The POST body as written, for finding its placeholders.
+fn body_text(raw: &RawSpider) -> String {
+    let request = &raw.request;
+    let json = request.json.iter().map(ToString::to_string);
+    let form = request.form.iter().flatten().map(|(_, v)| v.to_string());
+    json.chain(form).collect::<Vec<_>>().join(" ")
 }
 
 impl RawStart {

@@ -34,21 +34,17 @@ const PROXY_VARS: &[&str] = &[
 const NOT_YET: &[(&str, &str)] = &[
     (
         "s21-aarons-offset",
-        "§7 `{offset}` paging with `step` and `total`; and `street_address` \
-         (line1..line3, present and non-empty, joined) and `phone` (two paths \
-         joined) need one value built from several paths, which §6 lacks",
+        "its paging (§7 `{offset}` with `step` and `total`) is expressible now, \
+         but `street_address` (line1..line3, present and non-empty, joined) and \
+         `phone` (two paths joined) need one value built from several paths, \
+         which §6 lacks",
     ),
     (
         "s37-shopify-products",
-        "§7 several starts; and one record per nested variant carrying its \
-         product's fields, with a 1-based running `index`: §6 items cannot \
-         flatten `products[].variants[]` with access to the parent, and \
-         `::index` counts from 0 with no filter to add 1",
-    ),
-    (
-        "s38-pelando-headers",
-        "§7 `[request] headers` (the API answers 403 without Referer and \
-         Content-Type)",
+        "its several starts (§7) are expressible now, but it makes one record \
+         per nested variant carrying its product's fields, with a 1-based \
+         running `index`: §6 items cannot flatten `products[].variants[]` with \
+         access to the parent, and `::index` counts from 0 with no filter to add 1",
     ),
     (
         "j05-crawlee-glob",
@@ -82,6 +78,7 @@ cases! {
     s33_imdb_detail => "s33-imdb-detail",
     s46_shopit_3level => "s46-shopit-3level",
     s15_bilka_sitemap => "s15-bilka-sitemap",
+    s38_pelando_headers => "s38-pelando-headers",
 }
 
 fn corpus() -> PathBuf {

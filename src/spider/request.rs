@@ -144,7 +144,8 @@ impl Builder<'_> {
                 "a header name: letters, digits and `-` (no spaces, colons or newlines)",
             ));
         }
-        if let Some(instead) = reserved(name, raw.cookies == Some(true)) {
+        let has_body = raw.json.is_some() || raw.form.is_some();
+        if let Some(instead) = reserved(name, raw.cookies == Some(true), has_body) {
             return Err(self.err(key, instead));
         }
         self.known_placeholders(&key, value, known)?;
@@ -343,10 +344,11 @@ impl Builder<'_> {
 }
 
 /// Headers trawl sets itself, with what to write instead.
-fn reserved(name: &str, cookies: bool) -> Option<&'static str> {
+fn reserved(name: &str, cookies: bool, body: bool) -> Option<&'static str> {
     match name.to_ascii_lowercase().as_str() {
         "user-agent" => Some("`limits.user_agent` instead of a User-Agent header: robots.txt rules are matched against it"),
-        "content-type" => Some("no Content-Type header: trawl sets it from the body (json: application/json, form: application/x-www-form-urlencoded)"),
+        // Some APIs want one on a GET too; with a body it is the body's.
+        "content-type" if body => Some("no Content-Type header: trawl sets it from the body (json: application/json, form: application/x-www-form-urlencoded)"),
         "host" | "content-length" | "transfer-encoding" | "connection" => {
             Some("none of Host, Content-Length, Transfer-Encoding, Connection: trawl sets them")
         }

@@ -154,7 +154,7 @@ fn every_error_names_its_key() {
             "limits.user_agent",
         ),
         (
-            r#"headers = { Content-Type = "text/plain" }"#,
+            "method = \"POST\"\nform = { a = \"1\" }\nheaders = { Content-Type = \"text/plain\" }",
             "request.headers.Content-Type",
             "from the body",
         ),

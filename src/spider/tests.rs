@@ -259,7 +259,9 @@ fn readme_toml_examples_parse() {
         .collect();
     assert!(blocks.len() >= 3, "the README shows its spider examples");
     for block in blocks {
-        load(block).unwrap_or_else(|e| panic!("README example does not load: {e}\n{block}"));
+        // The environment is not the test's to set: a secret reads as text.
+        let block = block.replace("{env:API_TOKEN}", "token");
+        load(&block).unwrap_or_else(|e| panic!("README example does not load: {e}\n{block}"));
     }
 }
 

@@ -1602,3 +1602,22 @@ async fn try_fetches_one_page_and_names_what_matched_nothing() {
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("URL"), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_logs_one_line_per_page_fetched() {
+    let server = TestServer::start().await;
+    let (text, expected) = flat_site(&server, 2, 2);
+    let dir = TempDir::new().unwrap();
+    let path = s(&spider(&dir, "flat.toml", &text));
+    let run = trawl(["crawl", &path, "-v"]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout.lines().count(), expected.len());
+    for page in ["/list/1", "/list/2"] {
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(" 200 http") && l.contains(page) && l.ends_with(" ms"))
+            .unwrap_or_else(|| panic!("no line for {page}:\n{}", run.stderr));
+        assert!(line.contains(" bytes "), "{line}");
+    }
+}

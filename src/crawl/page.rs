@@ -6,6 +6,7 @@
 
 use std::io::BufReader;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::TryStreamExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -16,7 +17,7 @@ use crate::extract::{
     extract_detail, extract_link_page, extract_list, extract_seed, extract_sitemap, extract_value,
     maybe_gunzip, Fields, Format, ItemRule, PageInfo,
 };
-use crate::fetch::{Ask, Fetch, FetchError};
+use crate::fetch::{Ask, Fetch, FetchError, Page};
 use crate::spider::{Spider, Total};
 use serde_json::Value;
 
@@ -76,7 +77,9 @@ pub async fn fetch_page(
     if streamed {
         return fetch_sitemap(fetcher, spider, request, turn).await;
     }
+    let started = Instant::now();
     let page = fetcher.send(&request.ask(spider), turn).await?;
+    log_page(&page, started);
     let number = match request.step {
         Step::List { number, .. } => number,
         _ => 0,
@@ -94,6 +97,17 @@ pub async fn fetch_page(
     })?;
     fetched.url = Some(page.url);
     Ok(fetched)
+}
+
+/// `-v`: one line per page fetched (SPEC §10).
+fn log_page(page: &Page, started: Instant) {
+    tracing::info!(
+        "{} {} {} bytes {} ms",
+        page.status,
+        page.url,
+        page.text.len(),
+        started.elapsed().as_millis()
+    );
 }
 
 /// A sitemap, read as it arrives on a blocking thread: neither its body nor
@@ -234,7 +248,9 @@ pub async fn fetch_detail(
         .detail
         .as_ref()
         .expect("details are fetched only for spiders with [detail]");
+    let started = Instant::now();
     let page = fetcher.send(ask, turn).await?;
+    log_page(&page, started);
     let info = PageInfo {
         url: &page.url,
         status: page.status,

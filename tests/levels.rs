@@ -1223,6 +1223,57 @@ fn paths_since(server: &TestServer, from: usize) -> Vec<String> {
         .collect()
 }
 
+/// SPEC §7 on the same harness: 30 query values, each a sequence paged by
+/// `{offset}` up to a total read from its first page, with a detail page
+/// per item: 30 × (3 list pages + 5 details) = 240 pages, 150 records.
+fn vars_scenario(server: &TestServer) -> Scenario {
+    let b = base(server);
+    let values: Vec<String> = (1..=30).map(|q| format!("\"q{q}\"")).collect();
+    let mut sc = Scenario::new(
+        "vars",
+        &format!(
+            r#"
+start = "BASE/search?q={{q}}&from={{offset}}"
+step = 2
+total = "total"
+[vars]
+q = [{}]
+[list]
+format = "json"
+items = "items"
+fields.q = "q"
+fields.url = "url"
+[detail]
+follow = "url"
+fields.title = "h1::text"
+{PACE}"#,
+            values.join(", ")
+        ),
+    );
+    for q in 1..=30 {
+        let mut rs = Vec::new();
+        for from in [0, 2, 4] {
+            let ids: Vec<u32> = (from..(from + 2).min(5)).collect();
+            let items: Vec<Value> = ids
+                .iter()
+                .map(|i| json!({"q": format!("q{q}"), "url": format!("/d/{q}/{i}")}))
+                .collect();
+            let path = format!("/search?q=q{q}&from={from}");
+            server.route(&path, Reply::json(json!({"total": 5, "items": items}).to_string()));
+            for i in ids {
+                let detail = format!("/d/{q}/{i}");
+                server.route(&detail, html(&format!("<h1>T{q}-{i}</h1>")));
+                let r = sc.record(json!({"q": format!("q{q}"), "url": format!("{b}{detail}"), "title": format!("T{q}-{i}")}));
+                sc.leads(&detail, [r]);
+                sc.leads(&path, [r]);
+                // The first page's total bounds the later pages.
+                sc.leads(&format!("/search?q=q{q}&from=0"), [r]);
+            }
+        }
+    }
+    sc
+}
+
 /// What one run asked for: only pages of the site, none twice, and none
 /// whose records were all committed before it started.
 fn check_run(sc: &Scenario, paths: &[String], committed: usize, what: &str) {
@@ -1424,5 +1475,13 @@ async fn sigkill_and_resume_a_depth_2_link_crawl() {
     let server = TestServer::start().await;
     let sc = link_scenario(&server);
     assert_eq!((sc.records.len(), sc.leads.len()), (100, 101));
+    kill_harness(&server, sc).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_and_resume_thirty_query_values_paged_by_offset() {
+    let server = TestServer::start().await;
+    let sc = vars_scenario(&server);
+    assert_eq!((sc.records.len(), sc.leads.len()), (150, 240));
     kill_harness(&server, sc).await;
 }

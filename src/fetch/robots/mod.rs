@@ -1,5 +1,5 @@
 //! robots.txt rules for one host (RFC 9309): `parser.rs` picks the group
-//! for our product token, `rules.rs` stores its patterns as plain bytes and
+//! for our product token, `rules.rs` stores its patterns as plain text and
 //! matches a URL against them.
 //!
 //! No compiled regex per rule: what a parsed robots.txt holds is about the
@@ -190,6 +190,7 @@ mod tests {
             (last_and_empty, "trawl/1", "/anything", true),
             (one_group, "trawl/1", "/anything", false),
             (before_any_agent, "trawl/1", "/x", true),
+            ("User-agent:\nDisallow: /\n", "", "/x", true),
             ("", "trawl/1", "/x", true),
         ]);
     }

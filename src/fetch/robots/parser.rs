@@ -30,7 +30,6 @@ pub fn parse(token: &str, body: &[u8]) -> Group {
 }
 
 /// One line of a robots.txt, as far as we care.
-#[derive(Debug, PartialEq)]
 enum Line<'a> {
     Agent(&'a [u8]),
     Rule { allow: bool, pattern: &'a [u8] },
@@ -38,35 +37,35 @@ enum Line<'a> {
     Other,
 }
 
+/// The keys, with the spellings Google's reference parser also accepts.
+const AGENT: &[&str] = &["user-agent", "useragent", "user agent"];
+const ALLOW: &[&str] = &["allow"];
+const DISALLOW: &[&str] = &[
+    "disallow",
+    "dissallow",
+    "dissalow",
+    "disalow",
+    "diasllow",
+    "disallaw",
+];
+const DELAY: &[&str] = &["crawl-delay", "crawldelay", "crawl delay"];
+
 fn line(raw: &[u8]) -> Line<'_> {
     let raw = raw.split(|&b| b == b'#').next().unwrap_or_default();
     let Some((key, value)) = key_value(raw.trim_ascii()) else {
         return Line::Other;
     };
     let is = |names: &[&str]| names.iter().any(|n| key.eq_ignore_ascii_case(n.as_bytes()));
-    if is(&["user-agent", "useragent", "user agent"]) {
-        Line::Agent(value)
-    } else if is(&["allow"]) {
-        Line::Rule {
-            allow: true,
-            pattern: value,
-        }
-    } else if is(&[
-        "disallow",
-        "dissallow",
-        "dissalow",
-        "disalow",
-        "diasllow",
-        "disallaw",
-    ]) {
-        Line::Rule {
-            allow: false,
-            pattern: value,
-        }
-    } else if is(&["crawl-delay", "crawldelay", "crawl delay"]) {
-        Line::Delay(value)
-    } else {
-        Line::Other
+    let rule = |allow| Line::Rule {
+        allow,
+        pattern: value,
+    };
+    match () {
+        _ if is(AGENT) => Line::Agent(value),
+        _ if is(ALLOW) => rule(true),
+        _ if is(DISALLOW) => rule(false),
+        _ if is(DELAY) => Line::Delay(value),
+        _ => Line::Other,
     }
 }
 
@@ -130,7 +129,7 @@ impl<'a> Groups<'a> {
         if !self.in_agents {
             (self.feeds_ours, self.feeds_star, self.in_agents) = (false, false, true);
         }
-        if token.eq_ignore_ascii_case(self.token) {
+        if !token.is_empty() && token.eq_ignore_ascii_case(self.token) {
             self.feeds_ours = true;
             self.ours.get_or_insert_with(Group::default);
         }

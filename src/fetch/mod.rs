@@ -5,7 +5,7 @@
 //! 1. **scheme** — only http and https leave (SPEC §3);
 //! 2. **redirects** — followed here, hop by hop, so every hop passes the
 //!    policies below (at most 10; the final URL is the page's base);
-//! 3. **robots** (`robots.rs`) — fetched once per host (its first 500 KiB),
+//! 3. **robots** (`robots/`) — fetched once per host (its first 500 KiB),
 //!    itself through the policies below, and checked before each request;
 //! 4. **retry** (`retry.rs`) — outside the rate limit, so every attempt pays
 //!    for a slot; Retry-After pauses the whole host, and a Retry-After or

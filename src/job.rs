@@ -64,6 +64,8 @@ pub struct Outcome {
     pub closed: bool,
     /// The crawl's counts.
     pub summary: Summary,
+    /// For a database output, the rows this run inserted and updated.
+    pub rows: Option<(u64, u64)>,
 }
 
 /// A crawl, the sink its records go to, and optionally the state that makes
@@ -150,11 +152,12 @@ impl Job {
         }
         let summary = self.crawl.summary();
         let sink_failed = closed || matches!(error, Some(JobError::Sink(_)));
-        let finished = match sink_failed {
+        let (finished, rows) = match sink_failed {
             // Commit nothing past a failed write.
             true => {
+                let rows = self.sink.rows_written();
                 let _ = self.sink.finish().await;
-                Ok(())
+                (Ok(()), rows)
             }
             false => self.close(!stopped && error.is_none()).await,
         };
@@ -163,6 +166,7 @@ impl Job {
             stopped,
             closed,
             summary,
+            rows,
         }
     }
 
@@ -206,7 +210,17 @@ impl Job {
     /// Complete is recorded only after the sink is finished, so an
     /// interruption in between resumes into a crawl with nothing left but
     /// closing the output.
-    async fn close(mut self, ended: bool) -> Result<(), JobError> {
+    async fn close(self, ended: bool) -> (Result<(), JobError>, Option<(u64, u64)>) {
+        let mut rows = None;
+        let result = self.close_counting(ended, &mut rows).await;
+        (result, rows)
+    }
+
+    async fn close_counting(
+        mut self,
+        ended: bool,
+        rows: &mut Option<(u64, u64)>,
+    ) -> Result<(), JobError> {
         let committed = match self.state.is_some() {
             true => match self.checkpoint().await {
                 Ok(position) => Some(position),
@@ -215,8 +229,14 @@ impl Job {
                     return Err(e);
                 }
             },
+            // A database's last rows are counted once committed.
+            false if self.sink.rows_written().is_some() => {
+                self.sink.checkpoint().await?;
+                None
+            }
             false => None,
         };
+        *rows = self.sink.rows_written();
         self.sink.finish().await?;
         if let (Some(state), Some(position)) = (&mut self.state, committed) {
             if ended && state.unlimited {

@@ -1621,3 +1621,35 @@ async fn verbose_logs_one_line_per_page_fetched() {
         assert!(line.contains(" bytes "), "{line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_output_says_how_many_rows_were_inserted_and_updated() {
+    let server = TestServer::start().await;
+    let (text, expected) = flat_site(&server, 2, 2);
+    let dir = TempDir::new().unwrap();
+    let path = s(&spider(&dir, "flat.toml", &text));
+    let db = format!("sqlite:{}", dir.path().join("out.db").display());
+    let first = trawl(["crawl", &path, "-o", &db]).await;
+    assert_eq!(first.code, Some(0), "{first:?}");
+    let n = expected.len();
+    assert!(
+        first
+            .stderr
+            .contains(&format!("{n} rows inserted, 0 updated")),
+        "{}",
+        first.stderr
+    );
+    let again = trawl(["crawl", &path, "-o", &db]).await;
+    assert!(
+        again
+            .stderr
+            .contains(&format!("0 rows inserted, {n} updated")),
+        "{}",
+        again.stderr
+    );
+    let file = trawl(["crawl", &path]).await;
+    assert!(
+        !file.stderr.contains("rows inserted"),
+        "files have no row counts"
+    );
+}

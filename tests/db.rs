@@ -319,6 +319,10 @@ fn postgres_url() -> Option<String> {
     match std::env::var("TRAWL_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
+            assert!(
+                std::env::var_os("TRAWL_REQUIRE_POSTGRES").is_none(),
+                "TRAWL_REQUIRE_POSTGRES is set but TRAWL_TEST_POSTGRES is not: a skip would pass silently"
+            );
             println!("skipped: TRAWL_TEST_POSTGRES is not set");
             None
         }

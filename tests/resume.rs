@@ -1176,6 +1176,10 @@ async fn sigkill_at_random_moments_sqlite_resumes_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_postgres_resumes_exactly_once() {
     let Ok(url) = std::env::var("TRAWL_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("TRAWL_REQUIRE_POSTGRES").is_none(),
+            "TRAWL_REQUIRE_POSTGRES is set but TRAWL_TEST_POSTGRES is not: a skip would pass silently"
+        );
         println!("skipped: TRAWL_TEST_POSTGRES is not set");
         return;
     };

@@ -72,6 +72,9 @@ pub async fn drive(job: Job, name: &str) -> ExitCode {
     // A closed stdout (`| head`) is no fault: the reader has what it wanted,
     // so nothing is said about it and the status stays 0 (SPEC §10).
     say!("trawl: {}", outcome.summary);
+    if let Some((inserted, updated)) = outcome.rows {
+        say!("trawl: {inserted} rows inserted, {updated} updated");
+    }
     ExitCode::from(status)
 }
 

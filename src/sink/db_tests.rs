@@ -68,6 +68,10 @@ fn tables(prefix: &str) -> Vec<Table> {
             },
         ],
         _ => {
+            assert!(
+                std::env::var_os("TRAWL_REQUIRE_POSTGRES").is_none(),
+                "TRAWL_REQUIRE_POSTGRES is set but TRAWL_TEST_POSTGRES is not: a skip would pass silently"
+            );
             println!("skipped: PostgreSQL (TRAWL_TEST_POSTGRES is not set)");
             vec![sqlite]
         }

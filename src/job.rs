@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::crawl::{Crawl, CrawlError, Event, PageDone, SummaryHandle};
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Mark, Sink, SinkError};
 use crate::state::{Pending, StateError, StateStore};
 use crate::Summary;
 
@@ -192,17 +192,20 @@ impl Job {
         Ok(())
     }
 
-    /// Makes the sink durable, then records in the state what it now holds.
-    async fn checkpoint(&mut self) -> Result<u64, JobError> {
+    /// Makes the sink durable, checks that it still holds what the last
+    /// commit said, then records in the state what it now holds.
+    async fn checkpoint(&mut self) -> Result<Option<Mark>, JobError> {
         let flushed = self.sink.checkpoint().await?;
         let position = self.boundary.unwrap_or(flushed);
-        if let Some(state) = &mut self.state {
-            if !self.pending.is_empty() {
-                self.pending.set_cookies(self.crawl.cookies());
-                state.store.commit(&mut self.pending, position, false)?;
-            }
+        let Some(state) = &mut self.state else {
+            return Ok(None);
+        };
+        let mark = self.sink.mark(position)?;
+        if !self.pending.is_empty() {
+            self.pending.set_cookies(self.crawl.cookies());
+            state.store.commit(&mut self.pending, &mark, false)?;
         }
-        Ok(position)
+        Ok(Some(mark))
     }
 
     /// Commits what is done, finishes the sink, and marks a finished crawl complete.
@@ -216,33 +219,25 @@ impl Job {
         (result, rows)
     }
 
+    /// [`close`](Job::close), noting a database's rows once they are
+    /// committed (the checkpoint commits a database's last batch).
     async fn close_counting(
         mut self,
         ended: bool,
         rows: &mut Option<(u64, u64)>,
     ) -> Result<(), JobError> {
-        let committed = match self.state.is_some() {
-            true => match self.checkpoint().await {
-                Ok(position) => Some(position),
-                Err(e) => {
-                    let _ = self.sink.finish().await;
-                    return Err(e);
-                }
-            },
-            // A database's last rows are counted once committed.
-            false if self.sink.rows_written().is_some() => {
-                self.sink.checkpoint().await?;
-                None
+        let committed = match self.checkpoint().await {
+            Ok(mark) => mark,
+            Err(e) => {
+                let _ = self.sink.finish().await;
+                return Err(e);
             }
-            false => None,
         };
         *rows = self.sink.rows_written();
         self.sink.finish().await?;
-        if let (Some(state), Some(position)) = (&mut self.state, committed) {
+        if let (Some(state), Some(mark)) = (&mut self.state, committed) {
             if ended && state.unlimited {
-                state
-                    .store
-                    .commit(&mut Pending::default(), position, true)?;
+                state.store.commit(&mut Pending::default(), &mark, true)?;
             }
         }
         Ok(())

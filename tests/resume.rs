@@ -474,12 +474,16 @@ fn dump_db(db: &Path) -> Vec<String> {
     out
 }
 
-/// Every file in `dir` with its bytes.
+/// Every file in `dir` with its bytes, but the lock file: each run writes
+/// its own PID there.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries {
             let entry = entry.unwrap();
+            if entry.file_name() == "trawl.lock" {
+                continue;
+            }
             files.insert(
                 entry.file_name().to_string_lossy().to_string(),
                 std::fs::read(entry.path()).unwrap(),
@@ -1821,4 +1825,190 @@ async fn kills_in_the_first_milliseconds_leave_a_resumable_state() {
         check_requests(&paths_since(&server, hits_before), 0, 3, "early kill rerun");
     }
     println!("early kills: {landed} landed, leaving {outcomes:?}");
+}
+
+// ------------------------------------------------ the lock and tampering
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_trawl_on_the_same_state_is_refused_naming_the_first() {
+    let (server, expected, dir, spider) = small_site().await;
+    let state_dir = dir.path().join("state");
+    let out = dir.path().join("out.jsonl").display().to_string();
+    // Sixteen requests at four a second: the first run holds the state ~4 s.
+    let slow = crawl_args(&spider, &out, &state_dir, &["--rate", "4"]);
+    let mut first = Command::new(BIN)
+        .args(&slow)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn trawl");
+    // The lock is taken before the first request.
+    let started = Instant::now();
+    while server.hits().is_empty() {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the first run made no request"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let second = run_trawl(&crawl_args(&spider, &out, &state_dir, &[]), None).await;
+    let message = format!(
+        "{} is in use by trawl process {}; wait for it or stop it",
+        state_dir.display(),
+        first.id()
+    );
+    assert_eq!(second.code, Some(2), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&message),
+        "expected `{message}` in: {}",
+        second.stderr
+    );
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run ended before the second was refused; make it slower"
+    );
+
+    let status = tokio::task::spawn_blocking(move || first.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "the first run");
+    assert_eq!(
+        parse_jsonl(&std::fs::read(&out).unwrap(), "first"),
+        expected
+    );
+    let third = run_trawl(&crawl_args(&spider, &out, &state_dir, &[]), None).await;
+    assert_eq!(
+        third.code,
+        Some(0),
+        "once the first ended: {}",
+        third.stderr
+    );
+    assert!(third.stderr.contains("is complete"), "{}", third.stderr);
+}
+
+/// Commits two pages into `out`, changes it with `tamper`, and checks that
+/// the rerun is refused (exit 2) with a message naming `out` and saying
+/// `found`, and that neither the output, the state nor the site was touched.
+async fn tampered_output(out_name: &str, tamper: impl FnOnce(&Path, u64), found: &str) {
+    let (server, _expected, dir, spider) = small_site().await;
+    let state_dir = dir.path().join("state");
+    let file = dir.path().join(out_name);
+    let out = file.display().to_string();
+    let first = run_trawl(
+        &crawl_args(&spider, &out, &state_dir, &["--max-pages", "2"]),
+        None,
+    )
+    .await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let committed = read_state(&state_dir).expect("committed state");
+    assert!(committed.sink_position > 100, "{committed:?}");
+    tamper(&file, committed.sink_position);
+
+    let state_before = snapshot(&state_dir);
+    let out_before = std::fs::read(&file).ok();
+    let hits_before = server.hits().len();
+    let run = run_trawl(&crawl_args(&spider, &out, &state_dir, &[]), None).await;
+    assert_eq!(run.code, Some(2), "{found}: {}", run.stderr);
+    for part in [
+        out.as_str(),
+        found,
+        "restore it",
+        "delete the state directory",
+    ] {
+        assert!(
+            run.stderr.contains(part),
+            "{found}: `{part}` missing from: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(paths_since(&server, hits_before), Vec::<String>::new());
+    assert!(
+        snapshot(&state_dir) == state_before,
+        "{found}: the state changed"
+    );
+    assert!(
+        std::fs::read(&file).ok() == out_before,
+        "{found}: the output changed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_output_is_refused() {
+    let delete = |file: &Path, _| std::fs::remove_file(file).unwrap();
+    tampered_output("out.jsonl", delete, "the file is gone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_output_is_refused_even_with_the_same_bytes() {
+    let replace = |file: &Path, _| {
+        let copy = file.with_extension("copy");
+        std::fs::copy(file, &copy).unwrap();
+        std::fs::rename(&copy, file).unwrap();
+    };
+    tampered_output("out.csv", replace, "replaced").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shortened_output_is_refused() {
+    let shorten = |file: &Path, position: u64| {
+        let f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+        f.set_len(position / 2).unwrap();
+    };
+    tampered_output("out.json", shorten, "shortened").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_edited_in_its_committed_part_is_refused() {
+    let edit = |file: &Path, position: u64| {
+        let mut bytes = std::fs::read(file).unwrap();
+        let at = position as usize - 20;
+        bytes[at] = if bytes[at] == b'X' { b'Y' } else { b'X' };
+        // Written in place: the same file, the same length.
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+        f.seek(SeekFrom::Start(at as u64)).unwrap();
+        f.write_all(&bytes[at..at + 1]).unwrap();
+    };
+    tampered_output("out.jsonl", edit, "edited").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_sqlite_table_is_refused() {
+    let (server, _expected, dir, spider) = small_site().await;
+    let state_dir = dir.path().join("state");
+    let db = dir.path().join("out.db");
+    let out = format!("sqlite:{}", db.display());
+    let first = run_trawl(
+        &crawl_args(&spider, &out, &state_dir, &["--max-pages", "2"]),
+        None,
+    )
+    .await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch("DROP TABLE blog")
+        .unwrap();
+
+    let state_before = snapshot(&state_dir);
+    let hits_before = server.hits().len();
+    let run = run_trawl(&crawl_args(&spider, &out, &state_dir, &[]), None).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    for part in [out.as_str(), "table `blog` is gone", "restore it"] {
+        assert!(
+            run.stderr.contains(part),
+            "`{part}` missing: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(paths_since(&server, hits_before), Vec::<String>::new());
+    assert!(snapshot(&state_dir) == state_before, "the state changed");
+    let tables: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "the table was made again");
 }

@@ -97,11 +97,18 @@ async fn prepare(args: &CrawlArgs) -> Result<Prepared, ExitCode> {
         columns: columns(&spider),
         table: spider.name.clone(),
         resume_at: saved.resume.as_ref().map(|_| saved.sink_position),
+        resume_mark: saved.resume.as_ref().and(saved.sink_mark.clone()),
         pool_size: args.db_pool.get(),
     };
-    let sink = Sink::open(target, options)
-        .await
-        .map_err(|e| fail(exit::FAULT, e))?;
+    let sink = Sink::open(target, options).await.map_err(|e| {
+        // An output changed behind trawl's back is the user's to sort out.
+        let code = if e.is_tampered() {
+            exit::USAGE
+        } else {
+            exit::FAULT
+        };
+        fail(code, e)
+    })?;
     Ok((spider, sink, saved, state))
 }
 

@@ -66,6 +66,13 @@ impl JsonLinesWriter {
         }
     }
 
+    pub fn open_file(&self) -> Option<&File> {
+        match &self.out {
+            Output::Stdout(_) => None,
+            Output::File(out) => Some(out.get_ref()),
+        }
+    }
+
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
         let mut line = serde_json::to_vec(record)?;
         line.push(b'\n');
@@ -116,6 +123,10 @@ impl CsvWriter {
             columns,
             header_written: resumed,
         }
+    }
+
+    pub fn open_file(&self) -> &File {
+        self.out.get_ref()
     }
 
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
@@ -179,6 +190,10 @@ impl JsonArrayWriter {
             out: Some(BufWriter::with_capacity(64 * 1024, file)),
             started: position > 0,
         }
+    }
+
+    pub fn open_file(&self) -> Option<&File> {
+        self.out.as_ref().map(BufWriter::get_ref)
     }
 
     pub fn write(&mut self, record: &Record) -> io::Result<()> {

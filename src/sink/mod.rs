@@ -20,6 +20,7 @@ mod cell;
 #[cfg(test)]
 mod db_tests;
 mod files;
+mod mark;
 mod postgres;
 mod sqlite;
 
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use crate::crawl::Record;
 use crate::extract::Kind;
 use files::{CsvWriter, JsonArrayWriter, JsonLinesWriter};
+pub use mark::{Mark, Tamper};
 
 /// Where `-o` says records go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +96,7 @@ pub struct SinkError {
     target: String,
     message: String,
     closed: bool,
+    tampered: bool,
 }
 
 impl SinkError {
@@ -102,7 +105,24 @@ impl SinkError {
             target: target.to_string(),
             message: message.to_string(),
             closed: false,
+            tampered: false,
         }
+    }
+
+    fn tampered(target: &Target, tamper: Tamper) -> SinkError {
+        let mut error = SinkError::new(
+            target,
+            format!("{tamper}, outside trawl; restore it, or delete the state directory to start afresh"),
+        );
+        error.tampered = true;
+        error
+    }
+
+    /// Whether the output no longer holds what the state committed: deleted,
+    /// replaced, shortened or edited, or its table dropped or emptied. At
+    /// start this is the user's to sort out (exit 2); nothing was written.
+    pub fn is_tampered(&self) -> bool {
+        self.tampered
     }
 
     /// Whether the reader went away: stdout was closed early (`trawl crawl
@@ -172,6 +192,10 @@ pub struct SinkOptions {
     pub table: String,
     /// Resuming: the committed position to continue from.
     pub resume_at: Option<u64>,
+    /// Resuming: what the state committed of the output
+    /// ([`Saved::sink_mark`](crate::state::Saved::sink_mark)), checked before
+    /// anything is written; `None` checks only the length.
+    pub resume_mark: Option<Mark>,
     /// PostgreSQL connections at most (default 4 when 0).
     pub pool_size: usize,
 }
@@ -180,6 +204,10 @@ pub struct SinkOptions {
 pub struct Sink {
     target: Target,
     writer: Writer,
+    /// The last mark handed out (or resumed from), checked at the next one.
+    mark: Option<Mark>,
+    /// Rows the table held when opened (databases).
+    rows_at_open: u64,
 }
 
 enum Writer {
@@ -194,6 +222,14 @@ impl Sink {
     /// Opens `target`, creating what it needs; nothing is fetched before this succeeds.
     pub async fn open(target: Target, options: SinkOptions) -> Result<Sink, SinkError> {
         let fail = |e: &dyn fmt::Display| SinkError::new(&target, e);
+        let resumed = options.resume_at.map(|position| {
+            let mark = options.resume_mark.clone().unwrap_or_default();
+            Mark { position, ..mark }
+        });
+        if let Some(mark) = &resumed {
+            check_before_open(&target, &table_name(&options.table), mark)
+                .map_err(|tamper| SinkError::tampered(&target, tamper))?;
+        }
         let file = |path: &Path| {
             files::open_at(path, options.resume_at)
                 .map_err(|e| fail(&format!("cannot open the file for writing ({e})")))
@@ -231,7 +267,76 @@ impl Sink {
                 Writer::Postgres(Box::new(sink))
             }
         };
-        Ok(Sink { target, writer })
+        let mut sink = Sink {
+            target,
+            writer,
+            mark: resumed,
+            rows_at_open: 0,
+        };
+        sink.rows_at_open = sink.count_rows().await?;
+        if let (
+            Some(Mark {
+                rows: Some(committed),
+                ..
+            }),
+            Target::Postgres(_),
+        ) = (&sink.mark, &sink.target)
+        {
+            // Checked after opening: a dropped table has been made again, empty.
+            if sink.rows_at_open < *committed {
+                let tamper = Tamper::FewerRows {
+                    table: table_name(&options.table),
+                    found: sink.rows_at_open,
+                    committed: *committed,
+                };
+                return Err(SinkError::tampered(&sink.target, tamper));
+            }
+        }
+        Ok(sink)
+    }
+
+    /// Rows in a database's table; 0 for files.
+    async fn count_rows(&mut self) -> Result<u64, SinkError> {
+        let result = match &mut self.writer {
+            Writer::Sqlite(w) => w.count_rows(),
+            Writer::Postgres(w) => w.count_rows().await,
+            Writer::Lines(_) | Writer::Csv(_) | Writer::Array(_) => Ok(0),
+        };
+        result.map_err(|e| SinkError::new(&self.target, e))
+    }
+
+    /// What the output holds up to `position` (where the last whole page
+    /// ends), for the state to commit: call it after [`Sink::checkpoint`].
+    ///
+    /// First checks that the output still holds what the previous mark
+    /// said, so a file deleted, replaced, shortened or edited since is
+    /// refused ([`SinkError::is_tampered`]) before anything more is
+    /// committed. A database's table is checked only when resuming (a count
+    /// of its rows each second would cost too much on a large table).
+    pub fn mark(&mut self, position: u64) -> Result<Mark, SinkError> {
+        let mark = match (&self.target, self.writer.file()) {
+            (Target::JsonLines(path) | Target::Csv(path) | Target::Json(path), Some(open)) => {
+                if let Some(previous) = &self.mark {
+                    mark::check_file(path, previous, Some(open))
+                        .map_err(|tamper| SinkError::tampered(&self.target, tamper))?;
+                }
+                mark::of_file(path, position).map_err(|e| {
+                    SinkError::new(
+                        &self.target,
+                        format!("cannot read back what was written ({e})"),
+                    )
+                })?
+            }
+            _ => Mark {
+                position,
+                rows: self
+                    .rows_written()
+                    .map(|(inserted, _)| self.rows_at_open + inserted),
+                ..Mark::default()
+            },
+        };
+        self.mark = Some(mark.clone());
+        Ok(mark)
     }
 
     /// Writes one record (buffered until the next checkpoint).
@@ -304,6 +409,33 @@ impl Sink {
             Writer::Postgres(w) => Some(w.rows_written()),
             Writer::Lines(_) | Writer::Csv(_) | Writer::Array(_) => None,
         }
+    }
+}
+
+impl Writer {
+    /// The file written to, for file outputs.
+    fn file(&self) -> Option<&std::fs::File> {
+        match self {
+            Writer::Lines(w) => w.open_file(),
+            Writer::Csv(w) => Some(w.open_file()),
+            Writer::Array(w) => w.open_file(),
+            Writer::Sqlite(_) | Writer::Postgres(_) => None,
+        }
+    }
+}
+
+/// Checks, before opening it, that a resumed output holds what `mark`
+/// committed. (PostgreSQL is checked once connected, in [`Sink::open`].)
+fn check_before_open(target: &Target, table: &str, mark: &Mark) -> Result<(), Tamper> {
+    match target {
+        Target::JsonLines(path) | Target::Csv(path) | Target::Json(path) => {
+            mark::check_file(path, mark, None)
+        }
+        Target::Sqlite(path) => match mark.rows {
+            Some(committed) => sqlite::check_rows(path, table, committed),
+            None => Ok(()),
+        },
+        Target::Stdout | Target::Postgres(_) => Ok(()),
     }
 }
 

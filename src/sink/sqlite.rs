@@ -19,6 +19,7 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::cell::{fit, Cell, Misfits, Storage};
+use super::mark::Tamper;
 use super::{quote, row_key, update_set, Column};
 use crate::crawl::Record;
 use crate::extract::Kind;
@@ -179,6 +180,14 @@ impl SqliteSink {
         Ok(self.committed.0)
     }
 
+    /// Rows the table holds (committed, and in the open transaction).
+    pub fn count_rows(&self) -> Result<u64, String> {
+        let sql = format!("SELECT count(*) FROM {}", quote(&self.table));
+        self.conn
+            .query_row(&sql, [], |r| r.get(0))
+            .map_err(|e| format!("cannot count the rows of `{}` ({e})", self.table))
+    }
+
     /// Rows inserted and updated by committed transactions.
     pub fn rows_written(&self) -> (u64, u64) {
         self.committed
@@ -188,6 +197,35 @@ impl SqliteSink {
     pub fn finish(mut self) -> Result<(), String> {
         self.checkpoint()?;
         self.conn.close().map_err(|(_, e)| e.to_string())
+    }
+}
+
+/// Checks, without creating anything, that the table at `path` holds at
+/// least the `committed` rows.
+pub fn check_rows(path: &Path, table: &str, committed: u64) -> Result<(), Tamper> {
+    use rusqlite::OpenFlags;
+    let missing = || Tamper::TableMissing {
+        table: table.to_string(),
+        committed,
+    };
+    let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return Err(missing());
+    };
+    let sql = format!("SELECT count(*) FROM {}", quote(table));
+    match conn.query_row(&sql, [], |r| r.get::<_, u64>(0)) {
+        Ok(found) if found < committed => Err(Tamper::FewerRows {
+            table: table.to_string(),
+            found,
+            committed,
+        }),
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(_, Some(message)))
+            if message.contains("no such table") =>
+        {
+            Err(missing())
+        }
+        // Busy or unreadable: opening it for writing will say what is wrong.
+        Err(_) => Ok(()),
     }
 }
 

@@ -11,11 +11,16 @@
 //! page that was half written are dropped and written again, nothing
 //! committed is fetched or written twice.
 
+mod lock;
+
 use std::path::{Path, PathBuf};
 
 use crate::crawl::{OrderKey, PageDone, Request, Resume};
 use crate::extract::Fields;
+use crate::sink::Mark;
 use rusqlite::{params, Connection, OptionalExtension};
+
+pub use lock::{StateLock, LOCK_FILE};
 
 /// The state file inside the state directory.
 pub const STATE_FILE: &str = "trawl-state.sqlite";
@@ -52,6 +57,25 @@ pub enum StateError {
         /// `spider file` or `output`.
         what: &'static str,
     },
+    /// Another trawl process holds the directory.
+    #[error("{}", locked_message(dir, *pid))]
+    Locked {
+        /// The state directory.
+        dir: PathBuf,
+        /// The holder's process id, when it could be read.
+        pid: Option<u32>,
+    },
+}
+
+fn locked_message(dir: &Path, pid: Option<u32>) -> String {
+    let holder = match pid {
+        Some(pid) => format!("trawl process {pid}"),
+        None => "another trawl process".to_string(),
+    };
+    format!(
+        "{} is in use by {holder}; wait for it or stop it",
+        dir.display()
+    )
 }
 
 impl StateError {
@@ -68,6 +92,9 @@ pub struct Saved {
     pub resume: Option<Resume>,
     /// The sink's committed position.
     pub sink_position: u64,
+    /// What the sink held at the last commit, to check it is still there
+    /// before resuming (`None` from a trawl that did not record it).
+    pub sink_mark: Option<Mark>,
     /// Records committed so far.
     pub records: u64,
     /// The crawl ran to its end.
@@ -107,10 +134,12 @@ impl Pending {
     }
 }
 
-/// The open state database.
+/// The open state database, and the directory's lock (released on drop).
 pub struct StateStore {
     conn: Connection,
     path: PathBuf,
+    // Declared last: dropped after the connection is closed.
+    _lock: StateLock,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -123,6 +152,9 @@ impl std::fmt::Debug for StateStore {
 
 impl StateStore {
     /// Opens or creates the state in `dir` for this spider text and output.
+    ///
+    /// Locks `dir` first: while the store lives, another `open` of it fails
+    /// with [`StateError::Locked`] and changes nothing.
     pub fn open(
         dir: &Path,
         spider_text: &str,
@@ -134,9 +166,14 @@ impl StateStore {
         };
         std::fs::create_dir_all(dir)
             .map_err(|e| io(dir, &format!("cannot create the state directory ({e})")))?;
+        let lock = StateLock::take(dir)?;
         let path = dir.join(STATE_FILE);
         let conn = Connection::open(&path).map_err(|e| io(&path, &e))?;
-        let store = StateStore { conn, path };
+        let store = StateStore {
+            conn,
+            path,
+            _lock: lock,
+        };
         // An empty database (a kill before the first commit) is new.
         let tables: i64 = store
             .conn
@@ -276,9 +313,19 @@ impl StateStore {
                 cookies: self.meta("cookies")?,
             }),
             sink_position,
+            sink_mark: self.load_mark()?,
             records,
             complete,
         })
+    }
+
+    fn load_mark(&self) -> Result<Option<Mark>, StateError> {
+        match self.meta("sink_mark")? {
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| self.unusable(e)),
+            None => Ok(None),
+        }
     }
 
     fn load_requests(&self) -> Result<Vec<Request>, StateError> {
@@ -326,17 +373,19 @@ impl StateStore {
         .collect()
     }
 
-    /// Commits the pending pages with the sink's position, in one transaction.
+    /// Commits the pending pages with the sink's mark, in one transaction.
     ///
-    /// Call it only after the sink's own checkpoint returned `sink_position`.
+    /// Call it only after the sink's own checkpoint made `mark` durable.
     pub fn commit(
         &mut self,
         pending: &mut Pending,
-        sink_position: u64,
+        mark: &Mark,
         complete: bool,
     ) -> Result<(), StateError> {
+        let sink_position = mark.position;
+        let mark_text = serde_json::to_string(mark).expect("marks serialise");
         let Some(last) = pending.pages.last() else {
-            return self.mark(sink_position, complete);
+            return self.mark(sink_position, &mark_text, complete);
         };
         let (kind, value): (&str, Option<String>) = ("frontier", None);
         let next_seq = last.seq + 1;
@@ -404,6 +453,11 @@ impl StateStore {
                 }
             }
         }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sink_mark', ?1)",
+            [&mark_text],
+        )
+        .map_err(|e| io_error(&self.path, e))?;
         if let Some(jar) = &pending.cookies {
             tx.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('cookies', ?1)",
@@ -417,24 +471,31 @@ impl StateStore {
     }
 
     /// Updates the position and completion without new pages.
-    fn mark(&mut self, sink_position: u64, complete: bool) -> Result<(), StateError> {
-        self.conn
-            .execute(
-                "UPDATE progress SET sink_position = ?1, complete = ?2 WHERE id = 1",
-                params![sink_position, complete],
-            )
+    fn mark(&mut self, sink_position: u64, mark: &str, complete: bool) -> Result<(), StateError> {
+        let tx = self
+            .conn
+            .transaction()
             .map_err(|e| io_error(&self.path, e))?;
-        if self.conn.changes() == 0 && complete {
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('sink_mark', ?1)",
+            [mark],
+        )
+        .map_err(|e| io_error(&self.path, e))?;
+        tx.execute(
+            "UPDATE progress SET sink_position = ?1, complete = ?2 WHERE id = 1",
+            params![sink_position, complete],
+        )
+        .map_err(|e| io_error(&self.path, e))?;
+        if tx.changes() == 0 && complete {
             // A crawl that ended before its first page was done.
-            self.conn
-                .execute(
+            tx.execute(
                     "INSERT INTO progress (id, next_seq, next_kind, next_value, sink_position, records, complete)
                      VALUES (1, 0, 'end', NULL, ?1, 0, 1)",
-                    params![sink_position],
-                )
-                .map_err(|e| io_error(&self.path, e))?;
+                params![sink_position],
+            )
+            .map_err(|e| io_error(&self.path, e))?;
         }
-        Ok(())
+        tx.commit().map_err(|e| io_error(&self.path, e))
     }
 }
 

@@ -193,6 +193,17 @@ impl PostgresSink {
         result.map(|()| self.rows)
     }
 
+    /// Rows the table holds (committed batches only).
+    pub async fn count_rows(&self) -> Result<u64, String> {
+        let client = self.pool.get().await.map_err(|e| reason(&e))?;
+        let sql = format!("SELECT count(*) FROM {}", quote(&self.table));
+        let row = client
+            .query_one(&sql, &[])
+            .await
+            .map_err(|e| format!("cannot count the rows of `{}` ({})", self.table, detail(&e)))?;
+        Ok(row.get::<_, i64>(0).max(0) as u64)
+    }
+
     /// Rows inserted and updated by the batches committed so far.
     pub fn rows_written(&self) -> (u64, u64) {
         (self.written.inserted, self.written.updated)

@@ -17,9 +17,11 @@
 //!   [`PageDone`] with the requests it discovered, which is what a state
 //!   store commits.
 //!
-//! The read-ahead bounds how many pages are held at once. Open-ended paging
-//! knows its next page only once the current one is read, so it never asks
-//! for a page past the end.
+//! The read-ahead bounds how many pages are held at once, and how many bytes:
+//! a page read and not yet emitted counts its body's length (the items it
+//! holds are at most that), a page still being fetched counts as a typical
+//! page so far. Open-ended paging knows its next page only once the current
+//! one is read, so it never asks for a page past the end.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -59,6 +61,8 @@ struct Page {
     /// Its fetch priority (leases are numbered in order).
     turn: u64,
     state: PageState,
+    /// What it holds in the read-ahead's bytes, once fetched.
+    bytes: Option<usize>,
     /// Requests this page discovered, for the state store.
     children: Vec<Request>,
     /// Detail pages first requested by this page's items (URL and key).
@@ -141,7 +145,14 @@ pub(super) struct Driver {
     hosts: Vec<String>,
     /// A fresh crawl's starts after the first, for its first `PageDone`.
     later_roots: Vec<Request>,
+    /// Pages fetched in this run and their bytes, for a typical page's size.
+    bodies: (u64, u64),
 }
+
+/// Bytes that pages fetched ahead may hold before no more are leased (see
+/// [`CrawlOptions::read_ahead_bytes`]); with a page leased past it at most
+/// `max_body` more, this keeps read-ahead under 64 MiB on any site.
+pub const READ_AHEAD_BYTES: usize = 32 * 1024 * 1024;
 
 use crate::fetch::{Ask, Fetch};
 
@@ -211,6 +222,7 @@ impl Driver {
             emitted: 0,
             hosts,
             later_roots,
+            bodies: (0, 0),
         }
     }
 
@@ -287,18 +299,42 @@ impl Driver {
         }
     }
 
-    /// Takes requests from the frontier while the read-ahead has room. A
-    /// request earlier than every page held is taken even when it is full:
-    /// the pages held wait for it.
+    fn read_ahead_bytes(&self) -> usize {
+        match self.options.read_ahead_bytes {
+            0 => READ_AHEAD_BYTES,
+            n => n,
+        }
+    }
+
+    /// A page still being fetched counts as the mean page fetched so far.
+    fn typical_page(&self) -> usize {
+        let (pages, bytes) = self.bodies;
+        bytes.checked_div(pages).unwrap_or(0) as usize
+    }
+
+    /// The bytes the pages held are reckoned to cost.
+    fn held_bytes(&self) -> usize {
+        let typical = self.typical_page();
+        self.pages
+            .values()
+            .map(|p| p.bytes.unwrap_or(typical))
+            .fold(0, usize::saturating_add)
+    }
+
+    /// Takes requests from the frontier while the read-ahead has room, in
+    /// pages and in bytes. A request earlier than every page held is taken
+    /// even when it is full: the pages held wait for it.
     fn schedule(&mut self) {
         let read_ahead = self.read_ahead();
+        let (budget, typical) = (self.read_ahead_bytes(), self.typical_page());
+        let mut held = self.held_bytes();
         loop {
             let first_page = self.pages.keys().next().cloned();
             let Some(first) = self.frontier.first_key() else {
                 break;
             };
             let urgent = first_page.is_none_or(|page| *first < page);
-            if !urgent && self.pages.len() >= read_ahead {
+            if !urgent && (self.pages.len() >= read_ahead || held >= budget) {
                 break;
             }
             let Some(request) = self.frontier.pop() else {
@@ -312,6 +348,7 @@ impl Driver {
                 self.list_pages += 1;
             }
             self.lease(request);
+            held = held.saturating_add(typical);
         }
     }
 
@@ -349,6 +386,7 @@ impl Driver {
             request,
             turn,
             state: PageState::Fetching,
+            bytes: None,
             children,
             fresh_details: Vec::new(),
             held: Vec::new(),
@@ -382,12 +420,18 @@ impl Driver {
         };
         let request = page.request.clone();
         let turn = page.turn;
+        let bytes = result.as_ref().map_or(0, |fetched| fetched.bytes);
+        if result.is_ok() {
+            self.bodies.0 += 1;
+            self.bodies.1 += bytes as u64;
+        }
         let state = match result {
             Ok(fetched) => self.read(&request, turn, fetched),
             Err(e) => self.failed(&request, e),
         };
         if let Some(page) = self.pages.get_mut(&key) {
             page.state = state;
+            page.bytes = Some(bytes);
         }
     }
 

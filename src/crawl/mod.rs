@@ -33,6 +33,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub use driver::READ_AHEAD_BYTES;
 pub use frontier::normalize;
 pub use order::OrderKey;
 pub use record::Record;
@@ -131,6 +132,11 @@ pub struct CrawlOptions {
     /// request busy on high-latency sites. Open-ended paging fetches one list
     /// page of a sequence at a time.
     pub read_ahead: usize,
+    /// Bytes the pages fetched ahead may hold (their bodies' lengths) before
+    /// no further page is fetched ahead; 0 (the default) means
+    /// [`READ_AHEAD_BYTES`], 32 MiB. The page the others wait for is fetched
+    /// whatever they hold.
+    pub read_ahead_bytes: usize,
     /// Continue an earlier crawl instead of starting at the first page.
     pub resume: Option<Resume>,
     /// Fill [`PageDone::details`] (a state store needs them; default false).

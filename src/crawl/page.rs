@@ -1,12 +1,15 @@
 //! One request fetched and read: what the engine learns from a page.
 //!
 //! Runs inside the fetch task, off the engine's loop: the fetch, then the
-//! extraction the request's step calls for. What the page leads to is
-//! returned as found; the engine turns it into requests in discovery order.
+//! extraction the request's step calls for. Extraction runs on a blocking
+//! thread under the spider's `timeout` ([`extract_within`]), so parsing never
+//! holds up the network's threads and a page that takes too long fails alone.
+//! What the page leads to is returned as found; the engine turns it into
+//! requests in discovery order.
 
 use std::io::BufReader;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
@@ -18,7 +21,7 @@ use crate::extract::{
     maybe_gunzip, Fields, Format, ItemRule, PageInfo,
 };
 use crate::fetch::{Ask, Fetch, FetchError, Page};
-use crate::spider::{Spider, Total};
+use crate::spider::{format_duration, Spider, Total};
 use serde_json::Value;
 
 /// A page that failed: fetched or read.
@@ -57,6 +60,9 @@ pub struct Fetched {
     pub stop: bool,
     /// The total a sequence's first page announced (`total_pages`, `total`).
     pub total: Option<u64>,
+    /// What the page costs while it waits to be emitted: its body's length
+    /// (an upper estimate of its items), or its entries' for a streamed sitemap.
+    pub bytes: usize,
 }
 
 /// The most a sitemap may hold, unpacked, when `max_body` is smaller: the
@@ -84,19 +90,51 @@ pub async fn fetch_page(
         Step::List { number, .. } => number,
         _ => 0,
     };
-    let info = PageInfo {
-        url: &page.url,
-        status: page.status,
-        number,
-    };
-    let read = read_page(spider, request, &page.text, &info);
+    let Page { url, status, text } = page;
+    let bytes = text.len();
+    let (spider, request, page_url) = (spider.clone(), request.clone(), url.clone());
+    // The body moves to the blocking thread and is dropped there once read.
+    let read = extract_within(spider.limits.timeout, move || {
+        let info = PageInfo {
+            url: &page_url,
+            status,
+            number,
+        };
+        read_page(&spider, &request, &text, &info)
+    })
+    .await;
     let mut fetched = read.map_err(|reason| PageError {
-        url: page.url.to_string(),
+        url: url.to_string(),
         reason,
         gone: false,
     })?;
-    fetched.url = Some(page.url);
+    fetched.url = Some(url);
+    fetched.bytes = bytes;
     Ok(fetched)
+}
+
+/// Runs `extract` on a blocking thread, off the network's threads, and gives
+/// up on it after `timeout`: the page then fails alone, with the reason.
+///
+/// A blocking thread cannot be stopped: an extraction that timed out runs on
+/// to its end in the background and its result is dropped. The bound is on
+/// the crawl's progress, not on the CPU the page costs.
+pub(super) async fn extract_within<T, F>(timeout: Duration, extract: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, String> + Send + 'static,
+{
+    let task = tokio::task::spawn_blocking(extract);
+    match tokio::time::timeout(timeout, task).await {
+        Ok(Ok(read)) => read,
+        // A panic is a bug in trawl: it ends the crawl as before, not the page.
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(Err(e)) => Err(format!("reading the page stopped: {e}")),
+        Err(_) => Err(format!(
+            "extraction took longer than the timeout ({}); the page is skipped",
+            format_duration(timeout)
+        )),
+    }
 }
 
 /// `-v`: one line per page fetched (SPEC §10).
@@ -145,6 +183,8 @@ async fn fetch_sitemap(
         Ok(list) => list.map_err(|e| failed(e.to_string()))?,
         Err(e) => return Err(failed(format!("reading the sitemap stopped: {e}"))),
     };
+    let bytes = list.items.iter().map(fields_size).sum::<usize>()
+        + list.sitemaps.iter().map(String::len).sum::<usize>();
     let links = list
         .sitemaps
         .iter()
@@ -155,8 +195,24 @@ async fn fetch_sitemap(
         url: Some(url),
         items: list.items,
         links,
+        bytes,
         ..Fetched::default()
     })
+}
+
+/// A cheap estimate of what `fields` hold: their text, and a word for each
+/// other value.
+fn fields_size(fields: &Fields) -> usize {
+    fields.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(values) => values.iter().map(value_size).sum(),
+        Value::Object(fields) => fields_size(fields),
+        _ => 8,
+    }
 }
 
 fn read_page(
@@ -240,25 +296,55 @@ fn read_total(spider: &Spider, total: &Total, body: &str, info: &PageInfo<'_>) -
 /// Fetches and reads a detail page: a GET with `[request]` headers.
 pub async fn fetch_detail(
     fetcher: &Arc<dyn Fetch>,
-    spider: &Spider,
+    spider: &Arc<Spider>,
     ask: &Ask,
     turn: u64,
 ) -> Result<Fields, PageError> {
-    let rule = spider
-        .detail
-        .as_ref()
-        .expect("details are fetched only for spiders with [detail]");
+    assert!(
+        spider.detail.is_some(),
+        "details are fetched only for spiders with [detail]"
+    );
     let started = Instant::now();
     let page = fetcher.send(ask, turn).await?;
     log_page(&page, started);
-    let info = PageInfo {
-        url: &page.url,
-        status: page.status,
-        number: 0,
-    };
-    extract_detail(rule, &page.text, &info).map_err(|e| PageError {
-        url: page.url.to_string(),
-        reason: e.to_string(),
+    let Page { url, status, text } = page;
+    let (spider, page_url) = (spider.clone(), url.clone());
+    let read = extract_within(spider.limits.timeout, move || {
+        let info = PageInfo {
+            url: &page_url,
+            status,
+            number: 0,
+        };
+        let rule = spider.detail.as_ref().expect("checked above");
+        extract_detail(rule, &text, &info).map_err(|e| e.to_string())
+    })
+    .await;
+    read.map_err(|reason| PageError {
+        url: url.to_string(),
+        reason,
         gone: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On the real clock: the slow extraction really sleeps on its thread.
+    #[tokio::test]
+    async fn an_extraction_past_the_timeout_fails_alone() {
+        let timeout = Duration::from_millis(20);
+        let slow = extract_within(timeout, || {
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(1)
+        });
+        assert_eq!(
+            slow.await,
+            Err("extraction took longer than the timeout (20ms); the page is skipped".into())
+        );
+        let quick = extract_within(timeout, || Ok(2));
+        assert_eq!(quick.await, Ok(2));
+        let failed = extract_within(timeout, || Err::<u8, _>("no such field".into()));
+        assert_eq!(failed.await, Err("no such field".into()));
+    }
 }

@@ -243,6 +243,43 @@ async fn read_ahead_is_bounded_in_pages() {
     assert_eq!(records.len(), 20);
 }
 
+/// A large list page's padding (kept small: pages are parsed in earnest).
+const PADDING: usize = 256 * 1024;
+
+/// Twelve large list pages, eight read ahead; the second is slow. Returns
+/// when the ninth was requested.
+async fn ninth_page_with_budget(read_ahead_bytes: usize) -> Duration {
+    let padding = format!("<!--{}-->", "x".repeat(PADDING));
+    let mut script = Script::new();
+    for n in 1..=12 {
+        let body = list(&[&n.to_string()], None) + &padding;
+        let delay = if n == 2 { 1_000 } else { 0 };
+        script = script.page(&format!("/p/{n}"), delay, &body);
+    }
+    let script = Arc::new(script);
+    let toml =
+        "start = 'http://h.test/p/{page}'\nlast_page = 12\n[list]\nitem = 'li'\nfields.id = 'a'\n";
+    let options = CrawlOptions {
+        read_ahead: 8,
+        read_ahead_bytes,
+        ..CrawlOptions::default()
+    };
+    let records = run(spider(toml), options, script.clone()).await;
+    let ids: Vec<String> = (1..=12).map(|n| n.to_string()).collect();
+    assert_eq!(column(&records, "id"), ids, "records leave in order");
+    script.when("/p/9")
+}
+
+#[tokio::test(start_paused = true)]
+async fn read_ahead_is_bounded_in_bytes() {
+    // Pages 3 to 8 are held while page 2 is slow: within 32 MiB the ninth is
+    // fetched ahead as soon as page 1 is out; within three pages' worth it
+    // waits until the pages held are emitted.
+    assert_eq!(ninth_page_with_budget(0).await, Duration::ZERO);
+    let waited = ninth_page_with_budget(3 * PADDING).await;
+    assert!(waited >= Duration::from_millis(1_000), "{waited:?}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn open_ended_paging_asks_for_one_list_page_at_a_time() {
     let script = Arc::new(

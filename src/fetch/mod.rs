@@ -368,6 +368,7 @@ impl Fetcher {
             let url = &hop.url;
             let host = self.inner.hosts.get(url);
             skipped(&host, url)?;
+            self.check_private(url)?;
             self.check_robots(&host, url, turn).await?;
             if let Some(page) = self
                 .robots_page(&host, url, want)
@@ -388,6 +389,14 @@ impl Fetcher {
             }
         }
         Err(FetchErrorKind::Redirect(format!("more than {MAX_REDIRECTS} redirects")).at(&hop.url))
+    }
+
+    /// Refuses a reserved IP literal (host names are refused by the resolver).
+    fn check_private(&self, url: &Url) -> Result<(), FetchError> {
+        self.inner
+            .private
+            .check_url(url)
+            .map_err(|refusal| FetchErrorKind::Private(refusal.to_string()).at(url))
     }
 
     async fn check_robots(&self, host: &Host, url: &Url, turn: u64) -> Result<(), FetchError> {
@@ -438,6 +447,14 @@ impl Fetcher {
                 }
                 Ok(Answer::Redirect(..) | Answer::Open(_)) => Robots::AllowAll,
                 Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => Robots::AllowAll,
+                // The page's own host is refused: the page fails with that
+                // reason, not with a robots.txt one.
+                Err(e)
+                    if matches!(e.kind(), FetchErrorKind::Private(_))
+                        && e.url().host() == url.host() =>
+                {
+                    Robots::AllowAll
+                }
                 Err(e) => Robots::DisallowAll(e.kind().to_string()),
             };
             self.apply_crawl_delay(host, &robots);
@@ -494,10 +511,7 @@ impl Fetcher {
         want: Want,
     ) -> Result<Answer, FetchError> {
         let url = &ask.url;
-        self.inner
-            .private
-            .check_url(url)
-            .map_err(|refusal| FetchErrorKind::Private(refusal.to_string()).at(url))?;
+        self.check_private(url)?;
         let permit = self.inner.gate.acquire(turn).await;
         host.wait_turn()
             .await

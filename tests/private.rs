@@ -116,12 +116,21 @@ async fn a_loopback_literal_is_refused_before_any_request_and_not_retried() {
     let FetchErrorKind::Private(reason) = error.kind() else {
         panic!("expected a refusal, got {error}");
     };
-    assert!(reason.contains("127.0.0.1 is a loopback address"), "{reason}");
+    assert!(
+        reason.contains("127.0.0.1 is a loopback address"),
+        "{reason}"
+    );
     assert!(reason.contains("--allow-private"), "{reason}");
     assert!(!error.is_retryable());
     assert_eq!(error.url(), &url);
     assert_eq!(server.hits().len(), 0, "not even robots.txt was asked for");
-    assert_eq!(fetcher.stats().requests.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        fetcher
+            .stats()
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +145,10 @@ async fn a_name_that_resolves_only_to_loopback_is_refused_after_dns() {
     let FetchErrorKind::Private(reason) = error.kind() else {
         panic!("expected a refusal, got {error}");
     };
-    assert!(reason.contains("`localhost` resolves only to reserved addresses"), "{reason}");
+    assert!(
+        reason.contains("`localhost` resolves only to reserved addresses"),
+        "{reason}"
+    );
     assert!(reason.contains("loopback"), "{reason}");
     assert!(reason.contains("--allow-private"), "{reason}");
     assert_eq!(server.hits().len(), 0);
@@ -170,6 +182,9 @@ async fn the_cloud_metadata_address_is_refused_without_a_connection() {
             .await
             .expect("refused at once")
             .unwrap_err();
-        assert!(error.to_string().contains("cloud-metadata address"), "{error}");
+        assert!(
+            error.to_string().contains("cloud-metadata address"),
+            "{error}"
+        );
     }
 }

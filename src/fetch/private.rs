@@ -119,17 +119,25 @@ pub(crate) struct Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (ip, kind) = (self.ip, self.kind);
-        let a = if kind == Reserved::Unspecified { "an" } else { "a" };
+        let a = if kind == Reserved::Unspecified {
+            "an"
+        } else {
+            "a"
+        };
         match &self.name {
             None => write!(f, "{ip} is {a} {kind} address"),
-            Some(name) => write!(f, "`{name}` resolves only to reserved addresses ({ip}: {kind})"),
+            Some(name) => write!(
+                f,
+                "`{name}` resolves only to reserved addresses ({ip}: {kind})"
+            ),
         }?;
         write!(f, "; not fetched: {HINT}")
     }
 }
 
 /// How to reach such an address after all.
-const HINT: &str = "private networks are reached only when a start is on one, or with --allow-private";
+const HINT: &str =
+    "private networks are reached only when a start is on one, or with --allow-private";
 
 /// Which addresses this crawl may reach, decided once before its first request.
 #[derive(Debug)]
@@ -161,7 +169,10 @@ impl Policy {
     ) -> Policy {
         let mut start_names = Vec::new();
         let mut literal = false;
-        for host in starts.iter().filter_map(|s| Url::parse(s).ok()?.host().map(|h| h.to_owned())) {
+        for host in starts
+            .iter()
+            .filter_map(|s| Url::parse(s).ok()?.host().map(|h| h.to_owned()))
+        {
             match host {
                 Host::Domain(name) if !start_names.contains(&name) => start_names.push(name),
                 Host::Domain(_) => {}

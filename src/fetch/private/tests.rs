@@ -99,7 +99,13 @@ fn allow_private_or_a_private_literal_start_allows_every_address() {
         Policy::new(false, &["http://[::1]/"], SECOND),
     ] {
         assert!(policy.check_url(&url).is_ok());
-        assert_eq!(policy.filter("metadata", vec![addr("169.254.169.254")]).unwrap().len(), 1);
+        assert_eq!(
+            policy
+                .filter("metadata", vec![addr("169.254.169.254")])
+                .unwrap()
+                .len(),
+            1
+        );
     }
     // A public literal start allows nothing more.
     let public = Policy::new(false, &["http://93.184.216.34/"], SECOND);
@@ -109,13 +115,21 @@ fn allow_private_or_a_private_literal_start_allows_every_address() {
 #[tokio::test]
 async fn a_start_whose_name_resolves_to_loopback_allows_private_addresses() {
     let policy = Policy::new(false, &["http://localhost:9/list"], SECOND);
-    assert_eq!(policy.allow.get(), None, "undecided until the first request");
+    assert_eq!(
+        policy.allow.get(),
+        None,
+        "undecided until the first request"
+    );
     policy.settle().await;
-    assert!(policy.check_url(&Url::parse("http://10.0.0.1/").unwrap()).is_ok());
+    assert!(policy
+        .check_url(&Url::parse("http://10.0.0.1/").unwrap())
+        .is_ok());
 
     let public = Policy::new(false, &["http://trawl-test.invalid/"], SECOND);
     public.settle().await;
-    assert!(public.check_url(&Url::parse("http://10.0.0.1/").unwrap()).is_err());
+    assert!(public
+        .check_url(&Url::parse("http://10.0.0.1/").unwrap())
+        .is_err());
 }
 
 /// A server that answers `/start` with a redirect to `location` and counts
@@ -169,8 +183,7 @@ async fn a_redirect_to_a_refused_address_fails_the_page_without_reaching_it() {
     ] {
         let (outside, _) = redirecting_server("127.0.0.2", target.clone()).await;
         let policy = Policy::with_classify(false, &[], SECOND, all_but_127_0_0_2);
-        let fetcher =
-            Fetcher::with_policy(&limits, &RequestRule::default(), policy).unwrap();
+        let fetcher = Fetcher::with_policy(&limits, &RequestRule::default(), policy).unwrap();
         let start = Url::parse(&format!("http://{outside}/start")).unwrap();
         let error = fetcher.get(&start).await.unwrap_err();
         let FetchErrorKind::Private(reason) = error.kind() else {
@@ -180,7 +193,15 @@ async fn a_redirect_to_a_refused_address_fails_the_page_without_reaching_it() {
         assert!(reason.contains("--allow-private"), "{reason}");
         assert!(!error.is_retryable());
         assert_eq!(error.url(), &Url::parse(&target).unwrap());
-        assert_eq!(fetcher.stats().retries.load(Ordering::SeqCst), 0, "{target}");
+        assert_eq!(
+            fetcher.stats().retries.load(Ordering::SeqCst),
+            0,
+            "{target}"
+        );
     }
-    assert_eq!(reached.load(Ordering::SeqCst), 0, "nothing reached the refused server");
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "nothing reached the refused server"
+    );
 }

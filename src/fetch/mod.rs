@@ -59,7 +59,6 @@ pub use ask::{Ask, Body};
 pub use cookies::CookiesError;
 pub use error::{FetchError, FetchErrorKind};
 pub use hosts::host_key;
-pub use private::{classify, Reserved};
 pub use rate::SlidingLog;
 pub use retry::Backoff;
 pub use robots::{Robots, MAX_ROBOTS_BYTES};

@@ -9,7 +9,8 @@
 //! and are checked before each request ([`Policy::check_url`]).
 //!
 //! Requests that go through a proxy (`HTTP_PROXY`, …) are resolved by the
-//! proxy, so only their IP literals are checked here.
+//! proxy, so only their IP literals are checked here; the proxy itself,
+//! chosen by the user, may be on any address.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -152,6 +153,8 @@ pub(crate) struct Policy {
     timeout: Duration,
     /// Tells reserved addresses apart ([`classify`]; tests swap it).
     classify: fn(IpAddr) -> Option<Reserved>,
+    /// The proxies' host names from the environment, never refused.
+    proxies: Vec<String>,
 }
 
 impl Policy {
@@ -190,6 +193,7 @@ impl Policy {
             start_names,
             timeout,
             classify,
+            proxies: proxy_names(),
         }
     }
 
@@ -248,6 +252,9 @@ impl Policy {
         name: &str,
         addrs: Vec<SocketAddr>,
     ) -> Result<Vec<SocketAddr>, Refusal> {
+        if self.proxies.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            return Ok(addrs);
+        }
         let mut refused = None;
         let kept: Vec<SocketAddr> = addrs
             .into_iter()
@@ -268,6 +275,22 @@ impl Policy {
             _ => Ok(kept),
         }
     }
+}
+
+/// The host names of the proxies reqwest reads from the environment.
+fn proxy_names() -> Vec<String> {
+    let vars = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
+    vars.iter()
+        .flat_map(|v| [v.to_string(), v.to_lowercase()])
+        .filter_map(|v| std::env::var(v).ok())
+        .filter_map(|text| {
+            let url = match text.contains("://") {
+                true => Url::parse(&text),
+                false => Url::parse(&format!("http://{text}")),
+            };
+            Some(url.ok()?.host_str()?.to_string())
+        })
+        .collect()
 }
 
 /// The client's DNS resolver: the system's, minus the addresses the

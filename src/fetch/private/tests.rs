@@ -205,3 +205,12 @@ async fn a_redirect_to_a_refused_address_fails_the_page_without_reaching_it() {
         "nothing reached the refused server"
     );
 }
+
+#[test]
+fn the_users_proxy_may_be_on_a_private_address() {
+    let mut policy = Policy::new(false, &[], SECOND);
+    policy.proxies = vec!["Proxy.Internal".into()];
+    let at = vec![addr("10.0.0.3")];
+    assert_eq!(policy.filter("proxy.internal", at.clone()).unwrap(), at);
+    assert!(policy.filter("other.internal", at).is_err());
+}

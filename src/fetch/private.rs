@@ -161,10 +161,22 @@ impl Policy {
     /// The policy for a crawl that begins at `starts` (URLs as written;
     /// those that do not parse are skipped).
     pub(crate) fn new(allow_private: bool, starts: &[&str], timeout: Duration) -> Policy {
-        Policy::with_classify(allow_private, starts, timeout, classify)
+        Policy::build(allow_private, starts, timeout, classify)
     }
 
+    /// The same, with `classify` telling reserved addresses apart (a test
+    /// lets a loopback server play a public host).
+    #[cfg(test)]
     pub(crate) fn with_classify(
+        allow_private: bool,
+        starts: &[&str],
+        timeout: Duration,
+        classify: fn(IpAddr) -> Option<Reserved>,
+    ) -> Policy {
+        Policy::build(allow_private, starts, timeout, classify)
+    }
+
+    fn build(
         allow_private: bool,
         starts: &[&str],
         timeout: Duration,

@@ -567,10 +567,16 @@ async fn flags_that_could_not_work_exit_2_before_any_request() {
         "24h",
         "--max-delay",
         "24h",
+        "--allow-private",
     ])
     .await;
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stdout.contains("waits up to 24h"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("private networks allowed"),
+        "{}",
+        run.stdout
+    );
 }
 
 // -------------------------------------------------------- 3. unwritable output

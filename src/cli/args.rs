@@ -139,6 +139,10 @@ pub struct Overrides {
     /// stalling the crawl, e.g. 30s, 10m; at most 24h [file: limits.max_delay, default 10m].
     #[arg(long, value_name = "T", value_parser = max_delay)]
     pub max_delay: Option<Duration>,
+    /// Also fetch loopback, private, link-local and cloud-metadata addresses
+    /// (allowed anyway when a start is on one) [file: limits.allow_private].
+    #[arg(long)]
+    pub allow_private: bool,
     /// Replace a [vars] list: --var q=lego --var q=duplo (repeat for more values).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = var)]
     pub vars: Vec<(String, String)>,
@@ -244,6 +248,9 @@ impl Overrides {
         }
         if let Some(delay) = self.max_delay {
             limits.max_delay = delay;
+        }
+        if self.allow_private {
+            limits.allow_private = true;
         }
     }
 }

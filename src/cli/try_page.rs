@@ -37,7 +37,8 @@ pub async fn try_page(
         Ok(ask) => ask,
         Err(message) => return fail(exit::USAGE, message),
     };
-    let fetcher = match Fetcher::new(&spider.limits) {
+    // The page tried is its crawl's start: on a private network, it may be fetched.
+    let fetcher = match Fetcher::with_starts(&spider.limits, &spider.request, &[ask.url.as_str()]) {
         Ok(fetcher) => fetcher,
         Err(e) => return fail(exit::FAULT, format!("cannot set up the HTTP client: {e}")),
     };

@@ -158,7 +158,9 @@ pub struct Crawl {
 impl Crawl {
     /// Starts crawling `spider` on the current Tokio runtime.
     pub fn start(spider: Spider, options: CrawlOptions) -> Result<Crawl, CrawlError> {
-        let fetcher = Fetcher::with_request(&spider.limits, &spider.request)
+        // A start on a private network allows it for the crawl (SPEC §10).
+        let starts: Vec<&str> = spider.starts.templates.iter().map(String::as_str).collect();
+        let fetcher = Fetcher::with_starts(&spider.limits, &spider.request, &starts)
             .map_err(|e| CrawlError::Client(e.to_string()))?;
         // A resumed crawl goes on in the session it had (SPEC §7).
         if let Some(saved) = options.resume.as_ref().and_then(|r| r.cookies.as_deref()) {

@@ -46,6 +46,11 @@ pub enum FetchErrorKind {
     /// since its value may be a secret. Never sent.
     #[error("header `{0}` is not a valid HTTP header once filled in; not sent")]
     Header(String),
+    /// The URL's host is, or resolves only to, a loopback, private,
+    /// link-local, cloud-metadata or other reserved address, and private
+    /// networks are not allowed in this crawl (SPEC §10); not retried.
+    #[error("{0}")]
+    Private(String),
 }
 
 fn reason(status: u16) -> String {
@@ -58,10 +63,15 @@ fn reason(status: u16) -> String {
 
 impl FetchErrorKind {
     /// Describes a reqwest error with its causes, which is where the detail lives.
+    /// A connection the resolver refused (`private.rs`) is
+    /// [`Private`](FetchErrorKind::Private), not a network error.
     pub(crate) fn network(error: reqwest::Error) -> FetchErrorKind {
         let mut message = error.to_string();
         let mut source = std::error::Error::source(&error);
         while let Some(cause) = source {
+            if let Some(refusal) = cause.downcast_ref::<super::private::Refusal>() {
+                return FetchErrorKind::Private(refusal.to_string());
+            }
             message.push_str(": ");
             message.push_str(&cause.to_string());
             source = cause.source();

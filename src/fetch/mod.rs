@@ -16,7 +16,12 @@
 //! 6. **per-host rate** (`rate.rs`, `hosts.rs`) — the last wait before the
 //!    socket, so the slot time is the time the server sees;
 //! 7. **timeout** — connect to last byte, body included (`body.rs` streams it
-//!    against `max_body` and decodes its charset).
+//!    against `max_body` and decodes its charset);
+//! 8. **private networks** (`private.rs`) — the innermost check, so that
+//!    every hop, robots.txt and retry is judged by where it would connect:
+//!    IP literals before the request, host names in the client's resolver
+//!    (after DNS). Reserved addresses fail the page unless a start is on
+//!    one or `allow_private` is set.
 //!
 //! What is sent is an [`Ask`] (`ask.rs`): the `[request]` headers, and for
 //! a POST its body; each redirect hop is its own Ask (307/308 repeat a
@@ -35,6 +40,7 @@ mod cookies;
 mod error;
 mod gate;
 mod hosts;
+mod private;
 mod rate;
 mod retry;
 mod robots;
@@ -183,6 +189,8 @@ struct Inner {
     stats: FetchStats,
     /// `cookies = true`: the jar the client reads and fills.
     jar: Option<Arc<Jar>>,
+    /// Which addresses may be reached; the client's resolver shares it.
+    private: Arc<private::Policy>,
 }
 
 /// What an exchange does with the body.
@@ -219,15 +227,45 @@ impl Fetcher {
     /// `HTTPS_PROXY` for https (tunnelled with CONNECT), `ALL_PROXY` for
     /// both, lowercase names too; `NO_PROXY` lists host names (each also
     /// covering its subdomains), IP addresses or CIDR ranges, or `*`.
+    ///
+    /// Loopback, private and other reserved addresses are refused unless
+    /// `limits.allow_private` is set; see [`with_starts`](Fetcher::with_starts).
     pub fn with_request(limits: &Limits, request: &RequestRule) -> Result<Fetcher, reqwest::Error> {
+        Fetcher::with_starts(limits, request, &[])
+    }
+
+    /// Like [`with_request`](Fetcher::with_request), for a crawl that begins
+    /// at `starts` (URLs as written): when one of them is on a loopback,
+    /// private or other reserved address (an IP literal, or a host name
+    /// that resolves to one, looked up before the first request), such
+    /// addresses are allowed for the whole crawl (SPEC §10).
+    pub fn with_starts(
+        limits: &Limits,
+        request: &RequestRule,
+        starts: &[&str],
+    ) -> Result<Fetcher, reqwest::Error> {
+        let policy = private::Policy::new(limits.allow_private, starts, limits.timeout);
+        Fetcher::with_policy(limits, request, policy)
+    }
+
+    fn with_policy(
+        limits: &Limits,
+        request: &RequestRule,
+        policy: private::Policy,
+    ) -> Result<Fetcher, reqwest::Error> {
+        let private = Arc::new(policy);
         let jar = request.cookies.then(|| Arc::new(Jar::default()));
         let mut builder = reqwest::Client::builder();
         if let Some(jar) = &jar {
             builder = builder.cookie_provider(Arc::clone(jar));
         }
+        let resolver = private::Resolver {
+            policy: Arc::clone(&private),
+        };
         let client = builder
             .user_agent(limits.user_agent.clone())
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver))
             .gzip(true)
             .brotli(true)
             .deflate(true)
@@ -244,6 +282,7 @@ impl Fetcher {
                 backoff: Backoff::default(),
                 stats: FetchStats::default(),
                 jar,
+                private,
             }),
         })
     }
@@ -322,11 +361,13 @@ impl Fetcher {
         if !matches!(ask.url.scheme(), "http" | "https") {
             return Err(FetchErrorKind::NotHttp.at(&ask.url));
         }
+        self.inner.private.settle().await;
         let mut hop = ask.clone();
         for _ in 0..=MAX_REDIRECTS {
             let url = &hop.url;
             let host = self.inner.hosts.get(url);
             skipped(&host, url)?;
+            self.check_private(url)?;
             self.check_robots(&host, url, turn).await?;
             if let Some(page) = self
                 .robots_page(&host, url, want)
@@ -347,6 +388,14 @@ impl Fetcher {
             }
         }
         Err(FetchErrorKind::Redirect(format!("more than {MAX_REDIRECTS} redirects")).at(&hop.url))
+    }
+
+    /// Refuses a reserved IP literal (host names are refused by the resolver).
+    fn check_private(&self, url: &Url) -> Result<(), FetchError> {
+        self.inner
+            .private
+            .check_url(url)
+            .map_err(|refusal| FetchErrorKind::Private(refusal.to_string()).at(url))
     }
 
     async fn check_robots(&self, host: &Host, url: &Url, turn: u64) -> Result<(), FetchError> {
@@ -397,6 +446,14 @@ impl Fetcher {
                 }
                 Ok(Answer::Redirect(..) | Answer::Open(_)) => Robots::AllowAll,
                 Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => Robots::AllowAll,
+                // The page's own host is refused: the page fails with that
+                // reason, not with a robots.txt one.
+                Err(e)
+                    if matches!(e.kind(), FetchErrorKind::Private(_))
+                        && e.url().host() == url.host() =>
+                {
+                    Robots::AllowAll
+                }
                 Err(e) => Robots::DisallowAll(e.kind().to_string()),
             };
             self.apply_crawl_delay(host, &robots);
@@ -453,6 +510,7 @@ impl Fetcher {
         want: Want,
     ) -> Result<Answer, FetchError> {
         let url = &ask.url;
+        self.check_private(url)?;
         let permit = self.inner.gate.acquire(turn).await;
         host.wait_turn()
             .await

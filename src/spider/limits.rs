@@ -60,6 +60,10 @@ pub struct Limits {
     /// this is not waited out: that host's pending pages fail with the
     /// reason and the crawl goes on (SPEC §10 "Waiting").
     pub max_delay: Duration,
+    /// Reach loopback, private, link-local and cloud-metadata addresses
+    /// (`allow_private`, default false). They are also reached when a start
+    /// is on one (SPEC §10 "Private networks").
+    pub allow_private: bool,
 }
 
 impl Default for Limits {
@@ -74,6 +78,7 @@ impl Default for Limits {
             user_agent: concat!("trawl/", env!("CARGO_PKG_VERSION")).to_string(),
             max_body: 10 * 1024 * 1024,
             max_delay: Duration::from_secs(600),
+            allow_private: false,
         }
     }
 }
@@ -125,6 +130,9 @@ impl Limits {
             limits.max_delay = parse_duration(&delay.as_text())
                 .and_then(Limits::check_max_delay)
                 .map_err(|e| ("limits.max_delay", e))?;
+        }
+        if let Some(allow) = raw.allow_private {
+            limits.allow_private = allow;
         }
         Ok(limits)
     }
@@ -230,9 +238,13 @@ impl fmt::Display for Limits {
             human_size(self.max_body)
         )?;
         let robots = if self.robots { "obeyed" } else { "ignored" };
+        let private = match self.allow_private {
+            true => ", private networks allowed",
+            false => "",
+        };
         writeln!(
             f,
-            "  manners: robots.txt {robots}, user agent `{}`, server-imposed waits up to {}",
+            "  manners: robots.txt {robots}, user agent `{}`, server-imposed waits up to {}{private}",
             self.user_agent,
             format_duration(self.max_delay)
         )

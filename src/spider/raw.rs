@@ -72,6 +72,7 @@ pub const LIMIT_KEYS: &[&str] = &[
     "user_agent",
     "max_body",
     "max_delay",
+    "allow_private",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -207,6 +208,7 @@ pub struct RawLimits {
     pub user_agent: Option<String>,
     pub max_body: Option<NumberOrText>,
     pub max_delay: Option<NumberOrText>,
+    pub allow_private: Option<bool>,
 }
 
 /// `[request]` as written: header values hold `{env:NAME}` unresolved.

@@ -100,6 +100,18 @@ fn limits_are_read_with_units() {
 }
 
 #[test]
+fn allow_private_defaults_to_false_and_is_read_from_limits() {
+    let default = load(BLOG).unwrap();
+    assert!(!default.limits.allow_private);
+    assert!(!default.describe().contains("private"));
+    let spider = load(&format!("{BLOG}[limits]\nallow_private = true\n")).unwrap();
+    assert!(spider.limits.allow_private);
+    assert!(spider.describe().contains("private networks allowed"));
+    let error = load(&format!("{BLOG}[limits]\nallow_private = \"yes\"\n")).unwrap_err();
+    assert!(error.to_string().contains("allow_private"), "{error}");
+}
+
+#[test]
 fn max_delay_defaults_to_ten_minutes_and_reads_like_timeout() {
     let default = load(BLOG).unwrap();
     assert_eq!(default.limits.max_delay, Duration::from_secs(600));

@@ -1,7 +1,7 @@
 //! A crawl written into a sink exactly once: the commit protocol (SPEC §2, §5).
 //!
 //! Records leave the engine in discovery order and each list page's records
-//! are followed by its [`PageDone`](crate::crawl::PageDone), so what the sink
+//! are followed by its [`PageDone`], so what the sink
 //! has taken is always whole pages and part of one. At each page mark the
 //! job notes the sink's position; about once a second (or every
 //! [`CHECKPOINT_RECORDS`] records) it checkpoints: the sink is made durable

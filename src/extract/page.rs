@@ -381,7 +381,7 @@ pub const MAX_SITEMAP_ENTRIES: usize = 50_000;
 
 /// Reads a sitemap list page from a stream (a large sitemap is never held
 /// whole): a `<sitemapindex>`'s sitemaps, or a `<urlset>`'s entries that
-/// `rule`'s filter keeps, as items. Entries past [`MAX_SITEMAP_ENTRIES`]
+/// `rule`'s filter keeps, as items. Entries past `MAX_SITEMAP_ENTRIES`
 /// are left unread, with a warning.
 pub fn extract_sitemap(
     rule: &ListRule,

@@ -120,3 +120,9 @@ impl FetchError {
         }
     }
 }
+
+/// The HTTP client could not be built (no TLS roots, a proxy variable that
+/// is not a URL …): the reason, as text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ClientError(pub(crate) String);

@@ -57,7 +57,7 @@ use url::Url;
 
 pub use ask::{Ask, Body};
 pub use cookies::CookiesError;
-pub use error::{FetchError, FetchErrorKind};
+pub use error::{ClientError, FetchError, FetchErrorKind};
 pub use hosts::host_key;
 pub use rate::SlidingLog;
 pub use retry::Backoff;
@@ -212,7 +212,7 @@ enum Answer {
 
 impl Fetcher {
     /// Builds the client and policies for `limits`, keeping no cookies.
-    pub fn new(limits: &Limits) -> Result<Fetcher, reqwest::Error> {
+    pub fn new(limits: &Limits) -> Result<Fetcher, ClientError> {
         Fetcher::with_request(limits, &RequestRule::default())
     }
 
@@ -230,7 +230,7 @@ impl Fetcher {
     ///
     /// Loopback, private and other reserved addresses are refused unless
     /// `limits.allow_private` is set; see [`with_starts`](Fetcher::with_starts).
-    pub fn with_request(limits: &Limits, request: &RequestRule) -> Result<Fetcher, reqwest::Error> {
+    pub fn with_request(limits: &Limits, request: &RequestRule) -> Result<Fetcher, ClientError> {
         Fetcher::with_starts(limits, request, &[])
     }
 
@@ -243,7 +243,7 @@ impl Fetcher {
         limits: &Limits,
         request: &RequestRule,
         starts: &[&str],
-    ) -> Result<Fetcher, reqwest::Error> {
+    ) -> Result<Fetcher, ClientError> {
         let policy = private::Policy::new(limits.allow_private, starts, limits.timeout);
         Fetcher::with_policy(limits, request, policy)
     }
@@ -252,7 +252,7 @@ impl Fetcher {
         limits: &Limits,
         request: &RequestRule,
         policy: private::Policy,
-    ) -> Result<Fetcher, reqwest::Error> {
+    ) -> Result<Fetcher, ClientError> {
         let private = Arc::new(policy);
         let jar = request.cookies.then(|| Arc::new(Jar::default()));
         let mut builder = reqwest::Client::builder();
@@ -272,7 +272,8 @@ impl Fetcher {
             .pool_max_idle_per_host(limits.concurrency.get())
             .connect_timeout(limits.timeout)
             .tcp_nodelay(true)
-            .build()?;
+            .build()
+            .map_err(|e| ClientError(FetchErrorKind::network(e).to_string()))?;
         Ok(Fetcher {
             inner: Arc::new(Inner {
                 client,

@@ -26,7 +26,7 @@ pub struct Mark {
     /// The file's device and inode, where the platform tells them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<(u64, u64)>,
-    /// CRC-32 of the [`TAIL`] bytes (or fewer) before `position`.
+    /// CRC-32 of the `TAIL` bytes (or fewer) before `position`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail: Option<u32>,
     /// Rows the table held, for a database.

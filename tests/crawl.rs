@@ -1989,3 +1989,47 @@ async fn a_sitemap_that_is_not_xml_fails_alone_with_its_reason() {
         summary.failures[0].reason
     );
 }
+
+// --------------------------------------------------- polite streaming (§10)
+
+#[tokio::test]
+async fn at_a_slow_rate_the_first_records_detail_pages_go_before_later_list_pages() {
+    let server = TestServer::start().await;
+    for page in 1..=5 {
+        let items: Vec<(String, String)> = (1..=2)
+            .map(|i| (format!("Post {page}-{i}"), format!("/d/{page}-{i}")))
+            .collect();
+        let items: Vec<(&str, &str)> = items
+            .iter()
+            .map(|(t, u)| (t.as_str(), u.as_str()))
+            .collect();
+        server.route(&format!("/list/{page}"), list_page(&items, None));
+        for i in 1..=2 {
+            server.route(
+                &format!("/d/{page}-{i}"),
+                Reply::html("<p class=\"description\">d</p>"),
+            );
+        }
+    }
+    let mut spider = blog(&server.url("/list/{page}"), "last_page = 5");
+    spider.limits.rate = Rate::new(4.0).unwrap();
+    spider.limits.burst = std::num::NonZeroU32::new(1).unwrap();
+    let options = CrawlOptions {
+        max_items: Some(1),
+        ..options()
+    };
+    let (records, _) = run_with(spider, options).await;
+    assert_eq!(records.len(), 1);
+    let asked = paths(&server);
+    assert_eq!(
+        asked[..3],
+        ["/robots.txt", "/list/1", "/d/1-1"],
+        "{asked:?}"
+    );
+    assert!(
+        !asked
+            .iter()
+            .any(|p| p.starts_with("/list/") && p != "/list/1"),
+        "no other list page: {asked:?}"
+    );
+}

@@ -3,16 +3,18 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::OnceCell;
+use tokio::sync::{watch, OnceCell};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use super::rate::{later, SlidingLog};
 use super::robots::Robots;
+use super::slots::Slots;
 use crate::spider::{format_duration, Rate};
 
 /// The key politeness is kept under: scheme + host + port (SPEC §5).
@@ -38,6 +40,9 @@ pub struct Host {
     skipped: OnceLock<String>,
     /// Cancelled when the host is skipped, waking every request waiting for it.
     on_skip: CancellationToken,
+    /// Requests waiting for a slot, by turn (polite streaming, `slots.rs`).
+    slots: Slots,
+    next_waiter: AtomicU64,
 }
 
 impl Host {
@@ -48,6 +53,8 @@ impl Host {
             robots_page: OnceLock::new(),
             skipped: OnceLock::new(),
             on_skip: CancellationToken::new(),
+            slots: Slots::default(),
+            next_waiter: AtomicU64::new(0),
         }
     }
 
@@ -57,18 +64,38 @@ impl Host {
     /// # Cancel safety
     /// Dropping the future gives up the slot; the host is never asked earlier
     /// because of it.
-    pub async fn wait_turn(&self) -> Result<(), String> {
+    pub async fn wait_turn(&self, turn: u64) -> Result<(), String> {
         loop {
             self.check()?;
+            let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
             let at = self.lock().reserve(Instant::now());
-            tokio::select! {
-                _ = tokio::time::sleep_until(at) => {}
-                _ = self.on_skip.cancelled() => {}
-            }
-            self.check()?;
+            let mut changed = self.slots.watch();
+            self.slots.join(id, turn, at);
+            // Dropped (cancelled) or done, the request leaves the list.
+            let _leave = Leave(&self.slots, id);
+            self.wait_slot(id, &mut changed).await?;
             // A Retry-After that arrived while we slept holds this send too.
             if !self.lock().is_paused_at(Instant::now()) {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Sleeps until the slot request `id` holds, which an earlier request
+    /// joining may swap for a later one.
+    async fn wait_slot(&self, id: u64, changed: &mut watch::Receiver<u64>) -> Result<(), String> {
+        loop {
+            let Some(at) = self.slots.slot(id) else {
+                return Ok(());
+            };
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {
+                    if self.slots.take(id, Instant::now()) {
+                        return self.check();
+                    }
+                }
+                _ = self.on_skip.cancelled() => return self.check(),
+                _ = changed.changed() => {}
             }
         }
     }
@@ -114,6 +141,15 @@ impl Host {
         self.schedule
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Takes a waiting request off a host's list however its wait ends.
+struct Leave<'a>(&'a Slots, u64);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.leave(self.1);
     }
 }
 
@@ -181,11 +217,11 @@ mod tests {
         let hosts = Hosts::new(Rate::new(1.0).unwrap(), NonZeroU32::MIN);
         let host = hosts.get(&Url::parse("http://h.test/").unwrap());
         let t0 = Instant::now();
-        host.wait_turn().await.unwrap();
+        host.wait_turn(0).await.unwrap();
         let waiter = tokio::spawn({
             let host = host.clone();
             async move {
-                host.wait_turn().await.unwrap();
+                host.wait_turn(0).await.unwrap();
                 Instant::now()
             }
         });
@@ -203,11 +239,11 @@ mod tests {
     async fn a_skip_wakes_waiting_requests_and_fails_later_ones() {
         let hosts = Hosts::new(Rate::new(Rate::MIN_PER_SECOND).unwrap(), NonZeroU32::MIN);
         let host = hosts.get(&Url::parse("http://h.test/").unwrap());
-        host.wait_turn().await.unwrap();
+        host.wait_turn(0).await.unwrap();
         // The next slot is a day away; the skip must not wait for it.
         let waiter = tokio::spawn({
             let host = host.clone();
-            async move { (host.wait_turn().await, Instant::now()) }
+            async move { (host.wait_turn(0).await, Instant::now()) }
         });
         tokio::task::yield_now().await;
         let t0 = Instant::now();
@@ -216,7 +252,10 @@ mod tests {
         let (result, at) = waiter.await.unwrap();
         assert_eq!(result, Err("too slow; host skipped".to_string()));
         assert_eq!(at, t0);
-        assert_eq!(host.wait_turn().await, Err("too slow; host skipped".into()));
+        assert_eq!(
+            host.wait_turn(0).await,
+            Err("too slow; host skipped".into())
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ mod private;
 mod rate;
 mod retry;
 mod robots;
+mod slots;
 mod stream;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -513,7 +514,7 @@ impl Fetcher {
         let url = &ask.url;
         self.check_private(url)?;
         let permit = self.inner.gate.acquire(turn).await;
-        host.wait_turn()
+        host.wait_turn(turn)
             .await
             .map_err(|why| FetchErrorKind::HostSkipped(why).at(url))?;
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);

@@ -10,7 +10,7 @@ use futures::StreamExt;
 
 use serde_json::{json, Value};
 
-use super::tests::{column, detail, run, spider, Script};
+use super::tests::{column, detail, list, run, spider, Script};
 use super::{Crawl, CrawlOptions, Event, PageDone, Resume};
 
 /// A page of links: `(href, text)`.
@@ -20,18 +20,6 @@ fn links(links: &[(&str, &str)]) -> String {
         .map(|(href, text)| format!("<a href=\"{href}\">{text}</a>"))
         .collect();
     format!("<h1>Shop</h1><nav>{items}</nav>")
-}
-
-/// A list page of products, with an optional next link.
-fn products(ids: &[&str], next: Option<&str>) -> String {
-    let items: String = ids
-        .iter()
-        .map(|id| format!("<li><a href=\"/d/{id}\">{id}</a></li>"))
-        .collect();
-    let next = next
-        .map(|n| format!("<a class=next href=\"{n}\">next</a>"))
-        .unwrap_or_default();
-    format!("<ul>{items}</ul>{next}")
 }
 
 const TWO_SEEDS: &str = r#"
@@ -72,14 +60,10 @@ fn shop() -> Script {
             0,
             &links(&[("/c/toys", "Toys again"), ("/c/food", "Food")]),
         )
-        .page(
-            "/c/tools",
-            200,
-            &products(&["t1", "t2"], Some("/c/tools?p=2")),
-        )
-        .page("/c/tools?p=2", 0, &products(&["t3"], None))
-        .page("/c/toys", 0, &products(&["y1"], None))
-        .page("/c/food", 0, &products(&["f1"], None))
+        .page("/c/tools", 200, &list(&["t1", "t2"], Some("/c/tools?p=2")))
+        .page("/c/tools?p=2", 0, &list(&["t3"], None))
+        .page("/c/toys", 0, &list(&["y1"], None))
+        .page("/c/food", 0, &list(&["f1"], None))
         .page("/d/t1", 100, &detail("T1"))
         .page("/d/t2", 0, &detail("T2"))
         .page("/d/t3", 0, &detail("T3"))
@@ -136,8 +120,8 @@ fields.id = "a"
                 &(links(&[("/c/a", "A")]) + "<a class=more href=/?p=2>more</a>"),
             )
             .page("/?p=2", 0, &home2)
-            .page("/c/a", 500, &products(&["a1", "a2"], None))
-            .page("/c/b", 0, &products(&["b1"], None)),
+            .page("/c/a", 500, &list(&["a1", "a2"], None))
+            .page("/c/b", 0, &list(&["b1"], None)),
     );
     let records = run(spider(PAGED), CrawlOptions::default(), script).await;
     assert_eq!(column(&records, "id"), ["a1", "a2", "b1"]);
@@ -158,9 +142,9 @@ fields.id = "a"
     let script = Arc::new(
         Script::new()
             .page("/", 0, &links(&[("/c?sort=new", "C")]))
-            .page("/c?sort=new", 0, &products(&["1"], None))
-            .page("/c?sort=new&page=2", 0, &products(&["2"], None))
-            .page("/c?sort=new&page=3", 0, &products(&[], None)),
+            .page("/c?sort=new", 0, &list(&["1"], None))
+            .page("/c?sort=new&page=2", 0, &list(&["2"], None))
+            .page("/c?sort=new&page=3", 0, &list(&[], None)),
     );
     let records = run(spider(COUNTED), CrawlOptions::default(), script.clone()).await;
     assert_eq!(column(&records, "id"), ["1", "2"]);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::level_tests::resumes_after_every_page;
-use super::tests::{column, run, spider, Script};
+use super::tests::{column, list, run, spider, Script};
 use super::CrawlOptions;
 
 /// A JSON list page of `ids`, with an optional total and cursor.
@@ -193,9 +193,9 @@ fields.url = "a::attr(href)"
 
 fn open_site() -> Script {
     Script::new()
-        .page("/p/1", 200, &super::tests::list(&["a", "b"], None))
-        .page("/p/2", 0, &super::tests::list(&["c"], None))
-        .page("/p/3", 0, &super::tests::list(&[], None))
+        .page("/p/1", 200, &list(&["a", "b"], None))
+        .page("/p/2", 0, &list(&["c"], None))
+        .page("/p/3", 0, &list(&[], None))
 }
 
 #[tokio::test(start_paused = true)]

@@ -26,6 +26,16 @@ impl Record {
         }
     }
 
+    /// The same record (position, identity) with other fields.
+    pub(crate) fn with_fields(&self, fields: Fields) -> Record {
+        Record {
+            fields,
+            page: self.page.clone(),
+            index: self.index,
+            identity: self.identity.clone(),
+        }
+    }
+
     /// Sets the record's identity (the spider's `key`, SPEC §6).
     pub(crate) fn identify(mut self, identity: Option<String>) -> Record {
         self.identity = identity;

@@ -601,3 +601,35 @@ async fn postgres_columns_of_other_types_are_converted_or_left_alone() {
         );
     }
 }
+
+#[tokio::test]
+async fn keys_a_server_chose_each_get_a_column_and_nothing_ends_the_crawl() {
+    for table in tables("trawl_unit_names") {
+        let long = "x".repeat(100);
+        let mut fields = serde_json::Map::new();
+        for (name, value) in [("Name", "A"), ("name", "b"), ("", "empty"), ("_key", "k")] {
+            fields.insert(name.to_string(), json!(value));
+        }
+        fields.insert(long.clone(), json!("long"));
+        let records = [record(0, 0, None, Value::Object(fields))];
+        table.write(&[("Name", Kind::Text)], &records).await;
+        // Written again: the same columns, one row.
+        table.write(&[("Name", Kind::Text)], &records).await;
+        let rows = table.rows().await;
+        let row = &rows["0:0"];
+        let cut = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| k.starts_with("xxx"))
+            .expect("the long name has a column")
+            .clone();
+        assert!(cut.len() <= 63, "{cut}");
+        assert_eq!(
+            row,
+            &json!({"Name": "A", "name_2": "b", "_empty": "empty", "_key_2": "k", cut: "long"}),
+            "{}",
+            table.engine()
+        );
+    }
+}

@@ -21,6 +21,7 @@ mod cell;
 mod db_tests;
 mod files;
 mod mark;
+mod names;
 mod postgres;
 mod sqlite;
 
@@ -208,6 +209,8 @@ pub struct Sink {
     mark: Option<Mark>,
     /// Rows the table held when opened (databases).
     rows_at_open: u64,
+    /// Field names to column names (databases).
+    names: Option<names::ColumnNames>,
 }
 
 enum Writer {
@@ -234,6 +237,16 @@ impl Sink {
             files::open_at(path, options.resume_at)
                 .map_err(|e| fail(&format!("cannot open the file for writing ({e})")))
         };
+        // Databases: the spider's fields under their columns' names.
+        let mut names = names::ColumnNames::new();
+        let db_columns: Vec<Column> = options
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: names.column(&c.name),
+                kind: c.kind,
+            })
+            .collect();
         let writer = match &target {
             Target::Stdout => Writer::Lines(JsonLinesWriter::stdout()),
             Target::JsonLines(path) => Writer::Lines(JsonLinesWriter::file(file(path)?)),
@@ -247,7 +260,7 @@ impl Sink {
                 options.resume_at.unwrap_or(0),
             )),
             Target::Sqlite(path) => Writer::Sqlite(Box::new(
-                sqlite::SqliteSink::open(path, &table_name(&options.table), &options.columns)
+                sqlite::SqliteSink::open(path, &table_name(&options.table), &db_columns)
                     .map_err(|e| fail(&e))?,
             )),
             Target::Postgres(url) => {
@@ -259,7 +272,7 @@ impl Sink {
                 let sink = postgres::PostgresSink::open(
                     url,
                     &table_name(&options.table),
-                    &options.columns,
+                    &db_columns,
                     pool,
                 )
                 .await
@@ -267,11 +280,18 @@ impl Sink {
                 Writer::Postgres(Box::new(sink))
             }
         };
+        match &writer {
+            Writer::Sqlite(w) => names.existing(w.column_names()),
+            Writer::Postgres(w) => names.existing(w.column_names()),
+            _ => {}
+        }
+        let names = matches!(writer, Writer::Sqlite(_) | Writer::Postgres(_)).then_some(names);
         let mut sink = Sink {
             target,
             writer,
             mark: resumed,
             rows_at_open: 0,
+            names,
         };
         sink.rows_at_open = sink.count_rows().await?;
         if let (
@@ -341,6 +361,8 @@ impl Sink {
 
     /// Writes one record (buffered until the next checkpoint).
     pub async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
+        let renamed = self.names.as_mut().and_then(|names| names.rename(record));
+        let record = renamed.as_ref().unwrap_or(record);
         let result = match &mut self.writer {
             Writer::Lines(w) => return w.write(record).map_err(|e| io_failure(&self.target, e)),
             Writer::Csv(w) => w.write(record).map_err(|e| e.to_string()),

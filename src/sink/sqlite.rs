@@ -80,6 +80,11 @@ impl SqliteSink {
         Ok(sink)
     }
 
+    /// The columns the table has.
+    pub fn column_names(&self) -> impl Iterator<Item = &String> {
+        self.known.keys()
+    }
+
     fn load_columns(&mut self) -> Result<(), String> {
         let mut stmt = self
             .conn

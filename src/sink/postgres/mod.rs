@@ -204,6 +204,11 @@ impl PostgresSink {
         Ok(row.get::<_, i64>(0).max(0) as u64)
     }
 
+    /// The columns the table has.
+    pub fn column_names(&self) -> impl Iterator<Item = &String> {
+        self.known.keys()
+    }
+
     /// Rows inserted and updated by the batches committed so far.
     pub fn rows_written(&self) -> (u64, u64) {
         (self.written.inserted, self.written.updated)

@@ -2019,25 +2019,31 @@ async fn at_a_slow_rate_the_first_records_detail_pages_go_before_later_list_page
             );
         }
     }
-    let mut spider = blog(&server.url("/list/{page}"), "last_page = 5");
-    spider.limits.rate = Rate::new(4.0).unwrap();
-    spider.limits.burst = std::num::NonZeroU32::new(1).unwrap();
-    let options = CrawlOptions {
-        max_items: Some(1),
-        ..options()
-    };
-    let (records, _) = run_with(spider, options).await;
-    assert_eq!(records.len(), 1);
-    let asked = paths(&server);
-    assert_eq!(
-        asked[..3],
-        ["/robots.txt", "/list/1", "/d/1-1"],
-        "{asked:?}"
-    );
-    assert!(
-        !asked
-            .iter()
-            .any(|p| p.starts_with("/list/") && p != "/list/1"),
-        "no other list page: {asked:?}"
-    );
+    // A known range (pages fetched ahead), and an open-ended one (the
+    // chain's next page goes first for a free connection, not for the
+    // host's rate-limit slot).
+    for top in ["last_page = 5", ""] {
+        server.clear_hits();
+        let mut spider = blog(&server.url("/list/{page}"), top);
+        spider.limits.rate = Rate::new(4.0).unwrap();
+        spider.limits.burst = std::num::NonZeroU32::new(1).unwrap();
+        let options = CrawlOptions {
+            max_items: Some(1),
+            ..options()
+        };
+        let (records, _) = run_with(spider, options).await;
+        assert_eq!(records.len(), 1);
+        let asked = paths(&server);
+        assert_eq!(
+            asked[..3],
+            ["/robots.txt", "/list/1", "/d/1-1"],
+            "{top}: {asked:?}"
+        );
+        assert!(
+            !asked
+                .iter()
+                .any(|p| p.starts_with("/list/") && p != "/list/1"),
+            "{top}: no other list page: {asked:?}"
+        );
+    }
 }

@@ -154,7 +154,7 @@ pub(super) struct Driver {
 /// `max_body` more, this keeps read-ahead under 64 MiB on any site.
 pub const READ_AHEAD_BYTES: usize = 32 * 1024 * 1024;
 
-use crate::fetch::{Ask, Fetch};
+use crate::fetch::{Ask, Fetch, CHAIN_TURN};
 
 impl Driver {
     pub fn new(
@@ -357,12 +357,10 @@ impl Driver {
         // The next page of an open-ended chain goes before any detail page
         // when requests wait for a slot: everything behind it waits for it.
         let chained = request.is_open_ended() && !request.is_first_of_sequence();
+        self.turns += 1;
         let turn = match chained && !self.spider.list.prefetch {
-            true => 0,
-            false => {
-                self.turns += 1;
-                self.turns
-            }
+            true => self.turns | CHAIN_TURN,
+            false => self.turns,
         };
         let mut children = Vec::new();
         // A known page range: the next page is fetched ahead.
@@ -711,6 +709,8 @@ impl Driver {
                     ..Ask::get(url)
                 };
                 self.tasks.spawn(async move {
+                    // A chain page's details wait their turn like any other.
+                    let turn = turn & !CHAIN_TURN;
                     let result = fetch_detail(&fetcher, &spider, &ask, turn).await;
                     Done::Detail { key, result }
                 });

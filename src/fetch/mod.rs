@@ -151,6 +151,13 @@ impl Fetch for Fetcher {
     }
 }
 
+/// Set on a turn, marks the next page of an open-ended chain: everything
+/// behind it waits for it, so it takes the next free concurrency slot before
+/// any other request. A host's rate-limit slots still go in discovery order
+/// (the turn without this bit): when the rate is what holds the crawl back,
+/// the first records' detail pages go first (SPEC §10 "polite streaming").
+pub const CHAIN_TURN: u64 = 1 << 63;
+
 /// The most redirects followed for one page.
 pub const MAX_REDIRECTS: usize = 10;
 
@@ -513,8 +520,12 @@ impl Fetcher {
     ) -> Result<Answer, FetchError> {
         let url = &ask.url;
         self.check_private(url)?;
-        let permit = self.inner.gate.acquire(turn).await;
-        host.wait_turn(turn)
+        let priority = match turn & CHAIN_TURN {
+            0 => turn,
+            _ => 0,
+        };
+        let permit = self.inner.gate.acquire(priority).await;
+        host.wait_turn(turn & !CHAIN_TURN)
             .await
             .map_err(|why| FetchErrorKind::HostSkipped(why).at(url))?;
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);

@@ -40,7 +40,8 @@ use super::request::{sequence_start, Request, Sequence, Step};
 use super::seen::Seen;
 use super::summary::Counters;
 use super::{CrawlError, CrawlOptions, Event, PageDone, Record};
-use crate::extract::{values_text, Fields, ItemRule, Keep};
+use crate::extract::{values_text, Field, Fields, ItemRule, Keep};
+use crate::spider::template::fill_json;
 use crate::spider::Spider;
 
 /// What a finished task hands back.
@@ -461,6 +462,7 @@ impl Driver {
             .items
             .into_iter()
             .map(|fields| with_carried(&request.carried, fields))
+            .map(|fields| fill_constants(&self.spider.list.fields, fields, request, &self.spider))
             .filter(|fields| fetched.whole || self.required(&self.spider.list.keep, fields))
             .collect::<Vec<_>>()
             .into_iter()
@@ -912,6 +914,26 @@ fn allowed_hosts(spider: &Spider) -> Vec<String> {
         .into_iter()
         .filter_map(|r| r.url.host_str().map(str::to_string));
     starts.chain(rule.hosts.iter().cloned()).collect()
+}
+
+/// `{ const = … }` list fields with their sequence's placeholders filled
+/// (`{q}` of `[vars]`, `{page}`, `{offset}`; SPEC §7).
+fn fill_constants(
+    rules: &[(String, Field)],
+    mut fields: Fields,
+    request: &Request,
+    spider: &Spider,
+) -> Fields {
+    if request.vars.is_empty() {
+        return fields;
+    }
+    let values = request.values(spider);
+    for (name, rule) in rules {
+        if let Field::Const(value @ Value::String(_)) = rule {
+            fields.insert(name.clone(), fill_json(value, &values));
+        }
+    }
+    fields
 }
 
 /// Seed fields first, then the page's own.

@@ -26,6 +26,7 @@ format = "json"
 items = "items"
 fields.id = "id"
 fields.page = "::page"
+fields.query = { const = "{q}/{c}" }
 "#;
 
 fn vars_site() -> Script {
@@ -56,6 +57,11 @@ async fn each_start_and_combination_of_vars_is_a_sequence_in_order() {
         "starts in order, each with every combination, the first var outermost"
     );
     assert_eq!(column(&records, "page")[..2], [1, 2]);
+    assert_eq!(
+        column(&records, "query")[..3],
+        ["x/1", "x/1", "y/1"],
+        "vars fill constants"
+    );
     let paths = script.paths();
     assert_eq!(
         paths.len(),

@@ -13,47 +13,25 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
 use support::binary::{s, summary_line, trawl};
 use support::kill::{resumed_at, run_killable, XorShift};
+use support::library::{base, crawl_to_end, spider_at};
 use support::{Reply, TestServer};
 use tempfile::TempDir;
-use trawl::{Crawl, CrawlOptions, Record, Spider, Summary};
-
-/// No library crawl here may take longer than this; a hang is a failure.
-const DEADLINE: Duration = Duration::from_secs(20);
+use trawl::{Record, Spider, Summary};
 
 // ---------------------------------------------------------------- helpers
-
-/// The server's `http://IP:PORT`, without a trailing slash.
-fn base(server: &TestServer) -> String {
-    server.url("").trim_end_matches('/').to_string()
-}
 
 /// A spider from TOML with `BASE` filled in, unlimited and without robots.txt
 /// (so the request log holds only the pages).
 fn spider(server: &TestServer, toml: &str) -> Spider {
-    let text = format!(
-        "{}\n[limits]\nrate = 0\nrobots = false\n",
-        toml.replace("BASE", &base(server))
-    );
-    Spider::from_toml(&text, "test.toml", "test").unwrap_or_else(|e| panic!("{e}\n{text}"))
+    spider_at(server, toml, "rate = 0\nrobots = false", "test")
 }
 
 /// Runs a crawl to its end: its records and its summary.
 async fn crawl(spider: Spider) -> (Vec<Record>, Summary) {
-    let mut crawl = Crawl::start(spider, CrawlOptions::default()).expect("the crawl starts");
-    let records = tokio::time::timeout(DEADLINE, async {
-        let mut records = Vec::new();
-        while let Some(record) = crawl.next().await {
-            records.push(record.expect("no fatal crawl error"));
-        }
-        records
-    })
-    .await
-    .expect("the crawl ends before the deadline");
-    (records, crawl.summary())
+    crawl_to_end(spider).await
 }
 
 /// Runs a crawl to its end: its records as JSON, and its summary.

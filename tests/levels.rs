@@ -16,26 +16,19 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{json, Value};
 use support::binary::{s, trawl};
 use support::kill::{resumed_at, run_killable, XorShift};
+use support::library::{base, crawl_to_end, spider_at};
 use support::{Reply, TestServer};
 use tempfile::TempDir;
-use trawl::{Crawl, CrawlOptions, Spider, Summary};
+use trawl::{Spider, Summary};
 
-/// No library crawl here may take longer than this; a hang is a failure.
-const DEADLINE: Duration = Duration::from_secs(20);
 /// Long enough that a page answered this late finishes after pages
 /// discovered after it.
 const LATE: Duration = Duration::from_millis(150);
 
 // ---------------------------------------------------------------- helpers
-
-/// The server's `http://IP:PORT`, without a trailing slash.
-fn base(server: &TestServer) -> String {
-    server.url("").trim_end_matches('/').to_string()
-}
 
 /// A spider from TOML with `BASE` filled in, unlimited and without
 /// robots.txt (so the request log holds only the pages).
@@ -45,27 +38,17 @@ fn spider(server: &TestServer, toml: &str) -> Spider {
 
 /// A spider from TOML with `BASE` filled in and these `[limits]`.
 fn spider_with(server: &TestServer, toml: &str, limits: &str) -> Spider {
-    let text = format!(
-        "{}\n[limits]\n{limits}\n",
-        toml.replace("BASE", &base(server))
-    );
-    Spider::from_toml(&text, "levels.toml", "levels").unwrap_or_else(|e| panic!("{e}\n{text}"))
+    spider_at(server, toml, limits, "levels")
 }
 
 /// Runs a crawl to its end: its records as JSON, and its summary.
 async fn run(spider: Spider) -> (Vec<Value>, Summary) {
-    let mut crawl = Crawl::start(spider, CrawlOptions::default()).expect("the crawl starts");
-    let records = tokio::time::timeout(DEADLINE, async {
-        let mut records = Vec::new();
-        while let Some(record) = crawl.next().await {
-            let record = record.expect("no fatal crawl error");
-            records.push(serde_json::to_value(&record).unwrap());
-        }
-        records
-    })
-    .await
-    .expect("the crawl ends before the deadline");
-    (records, crawl.summary())
+    let (records, summary) = crawl_to_end(spider).await;
+    let values = records
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    (values, summary)
 }
 
 fn html(body: &str) -> Reply {

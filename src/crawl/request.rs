@@ -7,7 +7,7 @@ use url::Url;
 use super::frontier::normalize;
 use super::order::OrderKey;
 use crate::extract::Fields;
-use crate::fetch::Ask;
+use crate::fetch::{Ask, Body};
 use crate::spider::template::{fill_text, Values};
 use crate::spider::{Paging, Spider, Total};
 
@@ -93,16 +93,14 @@ impl Request {
             .enumerate()
             .filter_map(|(i, (start, vars))| {
                 let step = first_step(spider);
-                let mut root = Request {
+                Some(Request {
                     key: OrderKey::start(i as u32),
-                    url: Url::parse("http://placeholder.invalid/").ok()?,
+                    url: start_url(spider, start, &step, &vars)?,
                     step,
                     carried: Fields::new(),
                     start,
                     vars,
-                };
-                root.url = root.url_at(spider)?;
-                Some(root)
+                })
             })
             .collect()
     }
@@ -143,45 +141,38 @@ impl Request {
 
     /// What fills this request's placeholders.
     pub fn values<'a>(&'a self, spider: &Spider) -> Values<'a> {
-        let number = match self.step {
-            Step::List { number, .. } => Some(number),
-            _ => None,
-        };
-        let (page, offset) = match (&spider.paging, number) {
-            (Paging::Numbered { .. }, Some(n)) => (Some(n), None),
-            (Paging::Offset { first, step }, Some(k)) => (
-                None,
-                Some(first.saturating_add(k.saturating_sub(1).saturating_mul(*step))),
-            ),
-            _ => (None, None),
-        };
-        Values {
-            page,
-            offset,
-            vars: &self.vars,
-        }
+        values(spider, &self.step, &self.vars)
     }
 
     /// The request as the network sends it: `[request]` headers, and for a
     /// list page of a POST spider its body.
     pub fn ask(&self, spider: &Spider) -> Ask {
-        let values = self.values(spider);
-        let body = match (&spider.request.body, self.is_list()) {
-            (Some(body), true) => Some(body.render(&values)),
-            _ => None,
-        };
         Ask {
             url: self.url.clone(),
-            headers: spider.request.headers_for(&values),
-            body,
+            headers: spider.request.headers_for(&self.values(spider)),
+            body: self.body(spider),
+        }
+    }
+
+    /// A list page's POST body, when the spider posts.
+    fn body(&self, spider: &Spider) -> Option<Body> {
+        match (&spider.request.body, self.is_list()) {
+            (Some(body), true) => Some(body.render(&self.values(spider))),
+            _ => None,
         }
     }
 
     /// What dedup and resume know the request by: its URL, and for a POST
-    /// its method and body too (SPEC §7).
+    /// its method and body too (SPEC §7). Headers play no part.
     pub fn visit_key(&self, spider: &Spider) -> String {
-        let ask = self.ask(spider);
-        visit_key(&ask)
+        match self.body(spider) {
+            None => normalize(&self.url),
+            Some(body) => format!(
+                "POST {} {}",
+                normalize(&self.url),
+                String::from_utf8_lossy(&body.bytes)
+            ),
+        }
     }
 
     /// For a sequence with a known end, the next page: known before this
@@ -273,28 +264,34 @@ impl Request {
 
     /// Page `number` of this request's template sequence.
     fn numbered(&self, spider: &Spider, number: u64, sequence: Sequence) -> Option<Request> {
-        let mut next = self.then(self.url.clone(), list_step(number, sequence));
-        next.url = next.url_at(spider)?;
-        Some(next)
-    }
-
-    /// The URL its start template gives with its placeholders filled.
-    fn url_at(&self, spider: &Spider) -> Option<Url> {
-        let template = spider.starts.templates.get(self.start)?;
-        Url::parse(&fill_text(template, &self.values(spider))).ok()
+        let step = list_step(number, sequence);
+        let url = start_url(spider, self.start, &step, &self.vars)?;
+        Some(self.then(url, step))
     }
 }
 
-/// What dedup knows an ask by (see [`Request::visit_key`]).
-pub fn visit_key(ask: &Ask) -> String {
-    match &ask.body {
-        None => normalize(&ask.url),
-        Some(body) => format!(
-            "POST {} {}",
-            normalize(&ask.url),
-            String::from_utf8_lossy(&body.bytes)
+/// What fills the placeholders of a request of `step` in a sequence with
+/// these `vars`: `{page}` or `{offset}` from a list page's number.
+fn values<'a>(spider: &Spider, step: &Step, vars: &'a [(String, String)]) -> Values<'a> {
+    let number = match step {
+        Step::List { number, .. } => Some(*number),
+        _ => None,
+    };
+    let (page, offset) = match (&spider.paging, number) {
+        (Paging::Numbered { .. }, Some(n)) => (Some(n), None),
+        (Paging::Offset { first, step }, Some(k)) => (
+            None,
+            Some(first.saturating_add(k.saturating_sub(1).saturating_mul(*step))),
         ),
-    }
+        _ => (None, None),
+    };
+    Values { page, offset, vars }
+}
+
+/// Start template `start` with the placeholders of `step` and `vars` filled.
+fn start_url(spider: &Spider, start: usize, step: &Step, vars: &[(String, String)]) -> Option<Url> {
+    let template = spider.starts.templates.get(start)?;
+    Url::parse(&fill_text(template, &values(spider, step, vars))).ok()
 }
 
 /// What the spider's single `start` page is: its first seed level, the

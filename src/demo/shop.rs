@@ -335,18 +335,12 @@ pub(super) async fn shop_sitemap(
     headers: HeaderMap,
 ) -> Response {
     let base = base_of(&headers);
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
-    );
-    for id in 1..=site.shop_product_count() {
-        let _ = writeln!(
-            xml,
-            "<url><loc>{base}/shop/product/{id}</loc><lastmod>{}</lastmod></url>",
+    let xml = urlset((1..=site.shop_product_count()).map(|id| {
+        format!(
+            "<loc>{base}/shop/product/{id}</loc><lastmod>{}</lastmod>",
             Product::new(id).released_iso()
-        );
-    }
-    xml.push_str("</urlset>\n");
+        )
+    }));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let _ = std::io::Write::write_all(&mut gz, xml.as_bytes());
     let body = gz.finish().unwrap_or_default();
@@ -359,15 +353,21 @@ pub(super) async fn blog_sitemap(
     headers: HeaderMap,
 ) -> Response {
     let base = base_of(&headers);
+    let xml = urlset((1..=site.post_count()).map(|id| format!("<loc>{base}/blog/post/{id}</loc>")));
+    ([(header::CONTENT_TYPE, "application/xml")], xml).into_response()
+}
+
+/// A `<urlset>` with one `<url>` per entry (its children as given).
+fn urlset(entries: impl Iterator<Item = String>) -> String {
     let mut xml = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for id in 1..=site.post_count() {
-        let _ = writeln!(xml, "<url><loc>{base}/blog/post/{id}</loc></url>");
+    for entry in entries {
+        let _ = writeln!(xml, "<url>{entry}</url>");
     }
     xml.push_str("</urlset>\n");
-    ([(header::CONTENT_TYPE, "application/xml")], xml).into_response()
+    xml
 }
 
 /// `http://HOST` as the request named it (sitemap locations are absolute).

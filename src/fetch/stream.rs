@@ -75,7 +75,7 @@ pub(super) fn body(open: Open, limit: u64, timeout: Duration) -> BodyStream {
     let deadline = started + timeout;
     let state = Reading {
         response: Some(response),
-        permit,
+        _permit: permit,
         read: 0,
         url: url.clone(),
     };
@@ -97,7 +97,7 @@ pub(super) fn body(open: Open, limit: u64, timeout: Duration) -> BodyStream {
         if item.is_err() {
             // Nothing follows an error: the connection and permit go now.
             state.response = None;
-            state.permit = None;
+            state._permit = None;
         }
         Some((item, state))
     });
@@ -110,9 +110,9 @@ pub(super) fn body(open: Open, limit: u64, timeout: Duration) -> BodyStream {
 
 struct Reading {
     response: Option<reqwest::Response>,
-    /// Held while the body is read: it is part of the request.
-    #[allow(dead_code)]
-    permit: Option<Permit>,
+    /// Held while the body is read (it is part of the request); only its
+    /// drop matters.
+    _permit: Option<Permit>,
     read: u64,
     url: Url,
 }

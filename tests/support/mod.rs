@@ -22,6 +22,7 @@
 
 pub mod binary;
 pub mod kill;
+pub mod library;
 pub mod proxy;
 
 use std::collections::HashMap;

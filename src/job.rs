@@ -12,14 +12,20 @@
 //!
 //! Without a state store a job is a crawl pulled into a sink, flushed and
 //! closed at the end.
+//!
+//! [`Job::open`] wires it all from a spider, an output and a state
+//! directory, as `trawl crawl` does; [`Job::new`] takes the parts for a
+//! caller who opened them itself.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::crawl::{Crawl, CrawlError, Event, PageDone, SummaryHandle};
-use crate::sink::{Mark, Sink, SinkError};
-use crate::state::{Pending, StateError, StateStore};
+use crate::crawl::{Crawl, CrawlError, CrawlOptions, Event, PageDone, SummaryHandle};
+use crate::sink::{Mark, Sink, SinkError, SinkOptions, Target};
+use crate::spider::Spider;
+use crate::state::{Pending, Saved, StateError, StateStore};
 use crate::Summary;
 
 /// Commit at least this often, at a page boundary…
@@ -47,9 +53,57 @@ pub enum JobError {
     /// The output failed; nothing past the failure is committed.
     #[error(transparent)]
     Sink(#[from] SinkError),
-    /// The state could not be written.
+    /// The state could not be opened or written.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A state directory was given for an output that cannot be cut back
+    /// to a commit.
+    #[error("a state directory needs an output file or a database: {output} cannot be rewound to the last commit")]
+    NotResumable {
+        /// The output, as given.
+        output: String,
+    },
+    /// The state directory holds a crawl that ran to its end: there is
+    /// nothing to do, and its output is left as it is.
+    #[error("the crawl in {} is complete ({records} records in {output}); delete {} to crawl again", dir.display(), dir.display())]
+    Complete {
+        /// The state directory.
+        dir: PathBuf,
+        /// Records the crawl committed.
+        records: u64,
+        /// Its output.
+        output: String,
+    },
+}
+
+impl JobError {
+    /// Whether the fault is in what the user asked (a state directory in
+    /// use or of another crawl, an output changed behind trawl's back, a
+    /// state for stdout) rather than in the crawl or the machine.
+    pub fn is_usage(&self) -> bool {
+        match self {
+            JobError::State(e) => e.is_usage(),
+            JobError::Sink(e) => e.is_tampered(),
+            JobError::NotResumable { .. } | JobError::Complete { .. } => true,
+            JobError::Crawl(_) => false,
+        }
+    }
+}
+
+/// How [`Job::open`] runs a crawl, beside the spider and the output.
+#[derive(Debug, Clone, Default)]
+pub struct JobOptions {
+    /// A state directory (`--state`): progress is committed there, and a
+    /// job opened on it again continues where the last one stopped, the
+    /// output holding every record exactly once. It needs an output file
+    /// or a database.
+    pub state: Option<PathBuf>,
+    /// Stop after this many list pages (`--max-pages`); counted per run.
+    pub max_pages: Option<u64>,
+    /// Stop after this many records (`--max-items`); counted per run.
+    pub max_items: Option<u64>,
+    /// PostgreSQL connections at most (`--db-pool`; default 4 when 0).
+    pub pool_size: usize,
 }
 
 /// How a job ended.
@@ -75,6 +129,8 @@ pub struct Job {
     sink: Sink,
     state: Option<Resumable>,
     pending: Pending,
+    /// Records an earlier run committed, when this job continues it.
+    resumed: Option<u64>,
     /// The sink's position after the last whole page.
     boundary: Option<u64>,
     last_commit: Instant,
@@ -89,10 +145,113 @@ impl Job {
             sink,
             state,
             pending: Pending::default(),
+            resumed: None,
             boundary: None,
             last_commit: Instant::now(),
             every: CHECKPOINT_EVERY,
         }
+    }
+
+    /// Opens everything a crawl into `target` needs, checked before the
+    /// first request: the state directory (locked, and refused if it holds
+    /// another crawl), then the output (cut back to the last commit, and
+    /// refused if it was changed behind trawl's back), then the crawl,
+    /// continuing from the commit.
+    ///
+    /// ```
+    /// use trawl::demo::{DemoServer, DemoSite};
+    /// use trawl::job::{Job, JobOptions};
+    /// use trawl::sink::Target;
+    /// use trawl::Spider;
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let site = DemoServer::start(DemoSite::default()).await?;
+    /// let spider = Spider::from_toml(&format!(r#"
+    ///     start = "{}/blog/page/{{page}}"
+    ///     last_page = 3
+    ///     [list]
+    ///     item = ".item"
+    ///     fields.title = ".title::text"
+    ///     "#, site.base_url()), "inline", "blog")?;
+    /// let dir = tempfile::tempdir()?;
+    /// let options = JobOptions { state: Some(dir.path().join("state")), ..JobOptions::default() };
+    /// let output = Target::JsonLines(dir.path().join("posts.jsonl"));
+    /// let job = Job::open(spider, output, options).await?;
+    /// let outcome = job.run(tokio_util::sync::CancellationToken::new()).await;
+    /// assert!(outcome.error.is_none());
+    /// assert_eq!(outcome.summary.records, 15);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`JobError::State`] for a state directory in use, of another crawl
+    /// or unreadable; [`JobError::Complete`] when it holds a finished crawl
+    /// (nothing is opened); [`JobError::NotResumable`] for a state with
+    /// stdout; [`JobError::Sink`] for an output that cannot be opened or
+    /// was changed since the commit; [`JobError::Crawl`] when the HTTP
+    /// client cannot be built. [`JobError::is_usage`] tells the user's
+    /// faults from the machine's.
+    pub async fn open(
+        spider: Spider,
+        target: Target,
+        options: JobOptions,
+    ) -> Result<Job, JobError> {
+        let (saved, state) = match &options.state {
+            Some(dir) => Job::open_state(dir, &spider, &target, &options)?,
+            None => (Saved::default(), None),
+        };
+        let resuming = saved.resume.is_some();
+        let sink_options = SinkOptions {
+            resume_at: resuming.then_some(saved.sink_position),
+            resume_mark: if resuming {
+                saved.sink_mark.clone()
+            } else {
+                None
+            },
+            pool_size: options.pool_size,
+            ..SinkOptions::for_spider(&spider)
+        };
+        let sink = Sink::open(target, sink_options).await?;
+        let crawl_options = CrawlOptions {
+            max_pages: options.max_pages,
+            max_items: options.max_items,
+            page_details: state.is_some(),
+            resume: saved.resume,
+            ..CrawlOptions::default()
+        };
+        let crawl = Crawl::start(spider, crawl_options)?;
+        let mut job = Job::new(crawl, sink, state);
+        job.resumed = resuming.then_some(saved.records);
+        Ok(job)
+    }
+
+    fn open_state(
+        dir: &std::path::Path,
+        spider: &Spider,
+        target: &Target,
+        options: &JobOptions,
+    ) -> Result<(Saved, Option<Resumable>), JobError> {
+        if !target.is_resumable() {
+            return Err(JobError::NotResumable {
+                output: target.to_string(),
+            });
+        }
+        let (store, saved) = StateStore::open(dir, &spider.identity(), &target.to_string())?;
+        if saved.complete {
+            return Err(JobError::Complete {
+                dir: dir.to_path_buf(),
+                records: saved.records,
+                output: target.to_string(),
+            });
+        }
+        let unlimited = options.max_pages.is_none() && options.max_items.is_none();
+        Ok((saved, Some(Resumable { store, unlimited })))
+    }
+
+    /// When this job continues an earlier run from its state directory, the
+    /// records that run committed.
+    pub fn resumed(&self) -> Option<u64> {
+        self.resumed
     }
 
     /// Commits at a page boundary once this long has passed since the last

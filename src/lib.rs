@@ -34,9 +34,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 pub mod crawl;
+#[cfg(feature = "demo")]
 pub mod demo;
-pub mod extract;
+pub(crate) mod extract;
 pub mod fetch;
 pub mod job;
 pub mod sink;

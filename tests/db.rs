@@ -16,8 +16,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 use tokio_postgres::NoTls;
 use trawl::demo::{DemoServer, DemoSite};
-use trawl::extract::Kind;
-use trawl::sink::{Column, Sink, SinkOptions, Target};
+use trawl::sink::{Column, Kind, Sink, SinkOptions, Target};
 use trawl::{Crawl, CrawlOptions, Record, Spider};
 
 /// No test may take longer than this; a hang is a failure, not a stall.
@@ -95,19 +94,7 @@ stop = "is_last_page"
 
 /// Field names in record order, as the CLI declares them to a sink.
 fn columns(spider: &Spider) -> Vec<String> {
-    let list = spider.list.fields.iter().map(|(n, _)| n.clone());
-    let detail = spider
-        .detail
-        .iter()
-        .flat_map(|d| &d.fields)
-        .map(|(n, _)| n.clone());
-    let mut names: Vec<String> = Vec::new();
-    for name in list.chain(detail) {
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
+    spider.columns().into_iter().map(|(name, _)| name).collect()
 }
 
 /// Every record of a crawl of `site` by `make(base_url)`, and the spider.

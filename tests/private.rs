@@ -124,13 +124,7 @@ async fn a_loopback_literal_is_refused_before_any_request_and_not_retried() {
     assert!(!error.is_retryable());
     assert_eq!(error.url(), &url);
     assert_eq!(server.hits().len(), 0, "not even robots.txt was asked for");
-    assert_eq!(
-        fetcher
-            .stats()
-            .requests
-            .load(std::sync::atomic::Ordering::SeqCst),
-        0
-    );
+    assert_eq!(fetcher.counts(), (0, 0), "no request was sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

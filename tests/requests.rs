@@ -16,7 +16,7 @@ use support::binary::{command, run, s, Run};
 use support::proxy::{Proxy, ProxyHit};
 use support::{Hit, Reply, TestServer};
 use tempfile::TempDir;
-use trawl::fetch::{Ask, Body, Fetch, FetchErrorKind};
+use trawl::fetch::{Ask, Body, FetchErrorKind};
 use trawl::spider::{Limits, Rate, RequestRule};
 use trawl::Fetcher;
 use url::Url;
@@ -76,7 +76,7 @@ async fn a_post_carries_its_headers_body_and_content_type() {
     let fetcher = fetcher(false);
 
     let ask = json_post(url(&server, "/search"), json!({"page": 2, "q": "lego"}));
-    let page = fetcher.send(&ask, 0).await.expect("a page");
+    let page = fetcher.send(&ask).await.expect("a page");
     assert_eq!(page.text, r#"{"items":[]}"#);
     let hit = &server.hits_for("/search")[0];
     assert_eq!(hit.method, "POST");
@@ -93,7 +93,7 @@ async fn a_post_carries_its_headers_body_and_content_type() {
         }),
         ..Ask::get(url(&server, "/form"))
     };
-    fetcher.send(&form, 0).await.expect("a page");
+    fetcher.send(&form).await.expect("a page");
     let hit = &server.hits_for("/form")[0];
     assert_eq!(hit.method, "POST");
     assert_eq!(
@@ -103,7 +103,7 @@ async fn a_post_carries_its_headers_body_and_content_type() {
     assert_eq!(hit.body, b"q=lego+duplo&page=2");
 
     fetcher
-        .send(&Ask::get(url(&server, "/form")), 0)
+        .send(&Ask::get(url(&server, "/form")))
         .await
         .unwrap();
     let hit = &server.hits_for("/form")[1];
@@ -122,7 +122,7 @@ async fn redirects_keep_a_post_on_307_and_308_and_turn_it_into_a_get_otherwise()
     let fetcher = fetcher(false);
     for code in [301, 302, 303, 307, 308] {
         let ask = json_post(url(&server, &format!("/from/{code}")), json!({"page": 1}));
-        let page = fetcher.send(&ask, 0).await.expect("a page");
+        let page = fetcher.send(&ask).await.expect("a page");
         assert_eq!(page.url.path(), format!("/to/{code}"));
         let first = &server.hits_for(&format!("/from/{code}"))[0];
         assert_eq!(first.method, "POST");
@@ -143,7 +143,7 @@ async fn credentials_do_not_follow_a_redirect_to_another_host() {
     other.route("/landing", Reply::json("{}"));
     api.route("/moved", Reply::redirect(307, &other.url("/landing")));
     let ask = json_post(url(&api, "/moved"), json!({"page": 1}));
-    fetcher(false).send(&ask, 0).await.expect("a page");
+    fetcher(false).send(&ask).await.expect("a page");
     let hop = &other.hits_for("/landing")[0];
     assert_eq!(hop.method, "POST");
     assert_eq!(hop.header("accept"), Some("application/json"));
@@ -160,7 +160,7 @@ async fn a_post_is_retried_and_checked_against_robots_like_a_get() {
     server.route_seq("/flaky", vec![Reply::status(503), Reply::json("{}")]);
     let fetcher = fetcher(false);
     let ask = json_post(url(&server, "/flaky"), json!({"page": 1}));
-    fetcher.send(&ask, 0).await.expect("the retry succeeds");
+    fetcher.send(&ask).await.expect("the retry succeeds");
     let hits = server.hits_for("/flaky");
     assert_eq!(hits.len(), 2);
     assert!(hits
@@ -168,10 +168,7 @@ async fn a_post_is_retried_and_checked_against_robots_like_a_get() {
         .all(|h| h.method == "POST" && h.body == br#"{"page":1}"#));
 
     let ask = json_post(url(&server, "/private"), json!({"page": 1}));
-    let error = fetcher
-        .send(&ask, 0)
-        .await
-        .expect_err("robots.txt forbids it");
+    let error = fetcher.send(&ask).await.expect_err("robots.txt forbids it");
     assert!(matches!(error.kind(), FetchErrorKind::Robots(_)), "{error}");
     assert_eq!(server.count("/private"), 0);
 }
@@ -184,7 +181,7 @@ async fn a_header_value_that_cannot_be_sent_fails_the_page_naming_the_header() {
         headers: vec![("X-Query".into(), "two\nlines".into())],
         ..Ask::get(url(&server, "/p"))
     };
-    let error = fetcher(false).send(&ask, 0).await.unwrap_err();
+    let error = fetcher(false).send(&ask).await.unwrap_err();
     assert_eq!(error.kind(), &FetchErrorKind::Header("X-Query".into()));
     assert_eq!(server.count("/p"), 0);
 }
@@ -208,7 +205,7 @@ async fn one_jar_for_the_crawl_host_only_and_path_matched() {
     }
     other.route("/list", Reply::html("ok"));
     let fetcher = fetcher(true);
-    let get = |u: Url| async { fetcher.send(&Ask::get(u), 0).await.expect("a page") };
+    let get = |u: Url| async { fetcher.send(&Ask::get(u)).await.expect("a page") };
 
     get(url(&server, "/warm")).await;
     get(url(&server, "/list")).await;
@@ -245,7 +242,7 @@ async fn one_jar_for_the_crawl_host_only_and_path_matched() {
     let resumed = self::fetcher(true);
     resumed.load_cookies(&saved).expect("our own jar");
     resumed
-        .send(&Ask::get(url(&server, "/after")), 0)
+        .send(&Ask::get(url(&server, "/after")))
         .await
         .unwrap();
     let after = server.hits_for("/after")[0]
@@ -269,10 +266,7 @@ async fn without_cookies_true_no_cookie_is_ever_sent() {
     server.route("/list", Reply::html("ok"));
     let fetcher = fetcher(false);
     for path in ["/warm", "/list"] {
-        fetcher
-            .send(&Ask::get(url(&server, path)), 0)
-            .await
-            .unwrap();
+        fetcher.send(&Ask::get(url(&server, path))).await.unwrap();
     }
     assert!(server.hits().iter().all(|h| h.header("cookie").is_none()));
     assert_eq!(fetcher.cookies(), None);

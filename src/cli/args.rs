@@ -10,8 +10,8 @@ use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::spider::{parse_duration, parse_rate, parse_size, Limits, Rate, Spider};
 use clap::{Args, Parser, Subcommand};
-use trawl::spider::{parse_duration, parse_rate, parse_size, Limits, Rate, Spider};
 
 /// Examples and exit statuses, after every command's flags (cargo's and
 /// ripgrep's help are the model).
@@ -199,10 +199,7 @@ impl Overrides {
     /// checked when it was parsed); a `--var` naming no var is the error.
     pub fn apply(&self, spider: &mut Spider) -> Result<(), String> {
         for (name, values) in self.var_lists() {
-            spider
-                .starts
-                .set_var(&name, values)
-                .map_err(|e| format!("--var {name}=…: {e}"))?;
+            spider.set_var(&name, values).map_err(|e| e.to_string())?;
         }
         self.apply_limits(spider);
         Ok(())

@@ -2,14 +2,14 @@
 
 use std::process::ExitCode;
 
+use crate::demo::{DemoServer, DemoSite};
+use crate::job::{Job, JobOptions};
+use crate::sink::Target;
+use crate::spider::Rate;
+use crate::Spider;
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use trawl::crawl::CrawlOptions;
-use trawl::demo::{DemoServer, DemoSite};
-use trawl::sink::{Sink, SinkOptions, Target};
-use trawl::spider::Rate;
-use trawl::{Crawl, Spider};
 
-use super::{columns, fail, run::exit};
+use super::{fail, run::exit};
 
 /// The example spiders, as shipped in `examples/`, in the order the demo runs them.
 const EXAMPLES: [(&str, &str); 4] = [
@@ -77,17 +77,9 @@ async fn crawl_example(origin: &str, text: &str) -> ExitCode {
     spider.limits.rate = Rate::new(50.0).expect("50 is a valid rate");
     spider.limits.burst = std::num::NonZeroU32::new(10).expect("10 is not zero");
     say!("trawl demo: crawling {origin} (rate 50/s, burst 10 against the local demo site)");
-    let options = SinkOptions {
-        columns: columns(&spider),
-        ..SinkOptions::default()
-    };
-    let sink = match Sink::open(Target::Stdout, options).await {
-        Ok(sink) => sink,
-        Err(e) => return fail(exit::FAULT, e),
-    };
     let name = spider.name.clone();
-    match Crawl::start(spider, CrawlOptions::default()) {
-        Ok(crawl) => super::run::drive(trawl::Job::new(crawl, sink, None), &name).await,
+    match Job::open(spider, Target::Stdout, JobOptions::default()).await {
+        Ok(job) => super::run::drive(job, &name).await,
         Err(e) => fail(exit::FAULT, e),
     }
 }

@@ -1,4 +1,9 @@
-//! The `trawl` binary's commands: `crawl`, `check`, `demo`.
+//! The `trawl` command line: `crawl`, `check`, `try`, `demo`.
+//!
+//! Built only with the `cli` feature (on by default); the binary in
+//! `src/main.rs` is one call to [`main`]. It lives in the library so that it
+//! reaches the crate's internals (`trawl try` reads pages the way the engine
+//! does) without making them public API.
 
 /// `eprintln!` that never panics: stderr may be a closed pipe too
 /// (`trawl crawl s.toml 2>&1 | head`), and a message lost there is no fault.
@@ -9,25 +14,80 @@ macro_rules! say {
     }};
 }
 
-pub mod args;
+pub(crate) mod args;
 mod demo;
-pub mod run;
+pub(crate) mod run;
 mod try_page;
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use trawl::crawl::CrawlOptions;
-use trawl::sink::{Column, Sink, SinkOptions, Target};
-use trawl::state::{Saved, StateStore};
-use trawl::{Crawl, Spider};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
 
-use args::{CrawlArgs, Overrides};
+use crate::job::{Job, JobError, JobOptions};
+use crate::sink::Target;
+use crate::Spider;
+
+use args::{Cli, Command, CrawlArgs, Overrides};
 use run::exit;
-use trawl::job::Resumable;
 
-pub use demo::demo;
-pub use try_page::try_page;
+use demo::demo;
+use try_page::try_page;
+
+/// Runs the `trawl` command line with the process's arguments; the binary
+/// is this one call.
+pub fn main() -> ExitCode {
+    let args = Cli::parse();
+    init_logging(args.verbose, args.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            return fail(
+                run::exit::FAULT,
+                format!("cannot start the async runtime ({e})"),
+            )
+        }
+    };
+    let code = runtime.block_on(async {
+        match args.command {
+            Command::Crawl(args) => crawl(args).await,
+            Command::Check { spider, overrides } => check(&spider, &overrides),
+            Command::Try {
+                spider,
+                url,
+                detail,
+                overrides,
+            } => try_page(&spider, url.as_deref(), detail, &overrides).await,
+            Command::Demo { serve, port } => demo(serve, port).await,
+        }
+    });
+    // Abandoned fetches must not hold the exit back.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
+}
+
+/// Logs go to stderr; `-v`/`-q` pick the level unless RUST_LOG says otherwise.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("trawl={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .init();
+}
 
 /// Prints `message` as trawl's error and returns `code`.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
@@ -62,117 +122,42 @@ pub fn check(path: &Path, overrides: &Overrides) -> ExitCode {
 /// `trawl crawl`: everything is checked, the state opened and the output
 /// opened before the first request.
 pub async fn crawl(args: CrawlArgs) -> ExitCode {
-    match prepare(&args).await {
-        Ok((spider, sink, saved, state)) => {
-            let options = CrawlOptions {
-                max_pages: args.max_pages.map(std::num::NonZeroU64::get),
-                max_items: args.max_items.map(std::num::NonZeroU64::get),
-                page_details: args.state.is_some(),
-                resume: saved.resume,
-                ..CrawlOptions::default()
-            };
-            let name = spider.name.clone();
-            match Crawl::start(spider, options) {
-                Ok(crawl) => run::drive(trawl::Job::new(crawl, sink, state), &name).await,
-                Err(e) => fail(exit::FAULT, e),
-            }
-        }
-        Err(code) => code,
-    }
-}
-
-type Prepared = (Spider, Sink, Saved, Option<Resumable>);
-
-async fn prepare(args: &CrawlArgs) -> Result<Prepared, ExitCode> {
-    let spider = load(&args.spider, &args.overrides)?;
+    let spider = match load(&args.spider, &args.overrides) {
+        Ok(spider) => spider,
+        Err(code) => return code,
+    };
     let target = match args.output.as_deref().map(Target::parse).transpose() {
         Ok(target) => target.unwrap_or(Target::Stdout),
-        Err(message) => return Err(fail(exit::USAGE, format!("-o {message}"))),
+        Err(message) => return fail(exit::USAGE, format!("-o {message}")),
     };
-    let (saved, state) = match &args.state {
-        Some(dir) => open_state(dir, args, &target)?,
-        None => (Saved::default(), None),
-    };
-    let options = SinkOptions {
-        columns: columns(&spider),
-        table: spider.name.clone(),
-        resume_at: saved.resume.as_ref().map(|_| saved.sink_position),
-        resume_mark: saved.resume.as_ref().and(saved.sink_mark.clone()),
-        pool_size: args.db_pool.get(),
-    };
-    let sink = Sink::open(target, options).await.map_err(|e| {
-        // An output changed behind trawl's back is the user's to sort out.
-        let code = if e.is_tampered() {
-            exit::USAGE
-        } else {
-            exit::FAULT
-        };
-        fail(code, e)
-    })?;
-    Ok((spider, sink, saved, state))
-}
-
-fn open_state(
-    dir: &Path,
-    args: &CrawlArgs,
-    target: &Target,
-) -> Result<(Saved, Option<Resumable>), ExitCode> {
-    if !target.is_resumable() {
-        return Err(fail(
+    if args.state.is_some() && !target.is_resumable() {
+        return fail(
             exit::USAGE,
             "--state needs -o FILE or a database: stdout cannot be rewound to the last commit",
-        ));
-    }
-    let mut text = std::fs::read_to_string(&args.spider).map_err(|e| {
-        fail(
-            exit::USAGE,
-            format!("{}: cannot read ({e})", args.spider.display()),
-        )
-    })?;
-    // `--var` changes what is crawled as the file does: the state keeps it
-    // with the file's meaning, so a resume with other values is refused.
-    let vars = args.overrides.var_lists();
-    if !vars.is_empty() {
-        let json = serde_json::to_string(&vars).unwrap_or_default();
-        text.push_str(&format!(
-            "\n__trawl_cli_vars = {}\n",
-            toml::Value::String(json)
-        ));
-    }
-    let (store, saved) = StateStore::open(dir, &text, &target.to_string()).map_err(|e| {
-        let code = if e.is_usage() {
-            exit::USAGE
-        } else {
-            exit::FAULT
-        };
-        fail(code, e)
-    })?;
-    if saved.complete {
-        say!(
-            "trawl: the crawl in {} is complete ({} records in {target}); delete {} to crawl again",
-            dir.display(),
-            saved.records,
-            dir.display()
-        );
-        return Err(ExitCode::from(exit::OK));
-    }
-    if saved.resume.is_some() {
-        say!(
-            "trawl: resuming from {} ({} records committed)",
-            dir.display(),
-            saved.records
         );
     }
-    let unlimited = args.max_pages.is_none() && args.max_items.is_none();
-    Ok((saved, Some(Resumable { store, unlimited })))
-}
-
-/// The record's columns in order, typed by the spider (list fields, then
-/// detail fields not already listed, without `omit`ted ones).
-fn columns(spider: &Spider) -> Vec<Column> {
-    spider
-        .columns()
-        .into_iter()
-        .map(|(name, kind)| Column::new(name, kind))
-        .collect()
+    let options = JobOptions {
+        state: args.state.clone(),
+        max_pages: args.max_pages.map(std::num::NonZeroU64::get),
+        max_items: args.max_items.map(std::num::NonZeroU64::get),
+        pool_size: args.db_pool.get(),
+    };
+    let name = spider.name.clone();
+    match Job::open(spider, target, options).await {
+        Ok(job) => {
+            if let (Some(records), Some(dir)) = (job.resumed(), &args.state) {
+                say!(
+                    "trawl: resuming from {} ({records} records committed)",
+                    dir.display()
+                );
+            }
+            run::drive(job, &name).await
+        }
+        Err(e @ JobError::Complete { .. }) => {
+            say!("trawl: {e}");
+            ExitCode::from(exit::OK)
+        }
+        Err(e) if e.is_usage() => fail(exit::USAGE, e),
+        Err(e) => fail(exit::FAULT, e),
+    }
 }

@@ -4,10 +4,10 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::{Job, Summary};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
-use trawl::{Job, Summary};
 
 /// SPEC §2 exit statuses.
 pub mod exit {

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use serde_json::Value;
-use trawl::crawl::Request;
-use trawl::extract::{
+use crate::crawl::Request;
+use crate::extract::{
     extract_detail, extract_link_page, extract_list, extract_seed, Field, Fields, ItemRule,
     PageInfo,
 };
-use trawl::fetch::{Ask, Fetch};
-use trawl::{Fetcher, Spider};
+use crate::fetch::Ask;
+use crate::{Fetcher, Spider};
+use serde_json::Value;
 use url::Url;
 
 use super::args::Overrides;
@@ -43,7 +43,7 @@ pub async fn try_page(
         Err(e) => return fail(exit::FAULT, format!("cannot set up the HTTP client: {e}")),
     };
     let started = Instant::now();
-    let page = match fetcher.send(&ask, 0).await {
+    let page = match fetcher.send(&ask).await {
         Ok(page) => page,
         Err(e) => return fail(exit::FAULT, e),
     };

@@ -34,10 +34,9 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 pub use driver::READ_AHEAD_BYTES;
-pub use frontier::normalize;
-pub use order::OrderKey;
+pub(crate) use order::OrderKey;
 pub use record::Record;
-pub use request::{Request, Sequence, Step};
+pub(crate) use request::Request;
 pub use summary::{Failure, Summary};
 
 use crate::extract::Fields;
@@ -70,7 +69,7 @@ pub enum CrawlError {
 /// What the engine reports, in discovery order.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub enum Event {
+pub(crate) enum Event {
     /// One record.
     Record(Record),
     /// Every record of one list page has been sent (a failed page sends none).
@@ -79,45 +78,47 @@ pub enum Event {
 
 /// A page whose records are all out: the unit a resumable crawl commits.
 #[derive(Debug, Clone)]
-pub struct PageDone {
+pub(crate) struct PageDone {
     /// How many pages were done before this one (committed ones included).
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// The page's place in discovery order.
-    pub key: OrderKey,
+    pub(crate) key: OrderKey,
     /// The page's URL, as requested.
-    pub url: Url,
+    pub(crate) url: Url,
     /// What dedup knows the page by (its URL; for a POST, method and body too).
-    pub visit: String,
+    pub(crate) visit: String,
     /// How many records it produced.
-    pub records: u32,
+    pub(crate) records: u32,
     /// The requests this page discovered (the pages it leads to, its next
     /// page): with every page before it done, they are where a resumed crawl
     /// picks up.
-    pub children: Vec<Request>,
+    pub(crate) children: Vec<Request>,
     /// Detail pages first fetched for this page, by normalised URL, so that a
     /// resumed crawl does not fetch them again for a later record (filled
     /// only with [`CrawlOptions::page_details`]).
-    pub details: Vec<(String, Arc<Fields>)>,
+    pub(crate) details: Vec<(String, Arc<Fields>)>,
     /// `unique` values first seen on this page, so that a resumed crawl still
     /// drops their repeats (filled only with [`CrawlOptions::page_details`]).
-    pub unique: Vec<String>,
+    pub(crate) unique: Vec<String>,
 }
 
-/// An earlier crawl's committed progress, to continue from.
+/// An earlier crawl's committed progress, to continue from: read from a
+/// [`StateStore`](crate::state::StateStore) and handed to
+/// [`CrawlOptions::resume`]; its parts are the engine's own.
 #[derive(Debug, Clone, Default)]
 pub struct Resume {
     /// Pages done so far.
-    pub done: u64,
+    pub(crate) done: u64,
     /// Requests discovered and not yet done, in any order.
-    pub pending: Vec<Request>,
+    pub(crate) pending: Vec<Request>,
     /// Normalised URLs of the pages already done (so they are not crawled again).
-    pub visited: Vec<String>,
+    pub(crate) visited: Vec<String>,
     /// Detail pages already fetched, by normalised URL.
-    pub details: Vec<(String, Fields)>,
+    pub(crate) details: Vec<(String, Fields)>,
     /// `unique` values already seen.
-    pub unique: Vec<String>,
+    pub(crate) unique: Vec<String>,
     /// The cookie jar as it was committed (`cookies = true`).
-    pub cookies: Option<String>,
+    pub(crate) cookies: Option<String>,
 }
 
 /// Limits on the crawl itself, beside the spider's `[limits]`.
@@ -139,7 +140,9 @@ pub struct CrawlOptions {
     pub read_ahead_bytes: usize,
     /// Continue an earlier crawl instead of starting at the first page.
     pub resume: Option<Resume>,
-    /// Fill [`PageDone::details`] (a state store needs them; default false).
+    /// Keep, with each page, what a state store commits beside it (the
+    /// detail pages and `unique` values it first saw); set it when the
+    /// crawl runs in a [`Job`](crate::job::Job) with a state store.
     pub page_details: bool,
 }
 
@@ -204,7 +207,7 @@ impl Crawl {
     ///
     /// # Cancel safety
     /// Cancel safe: an event not returned stays queued for the next call.
-    pub async fn next_event(&mut self) -> Option<Result<Event, CrawlError>> {
+    pub(crate) async fn next_event(&mut self) -> Option<Result<Event, CrawlError>> {
         self.events.recv().await
     }
 

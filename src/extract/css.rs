@@ -54,11 +54,6 @@ impl CssRule {
         self.many
     }
 
-    /// What the rule takes from a match.
-    pub fn output(&self) -> &Output {
-        &self.output
-    }
-
     /// The value inside `scope`: the first match's, or with `[]` an array of
     /// every match's (matches without the attribute, or with no text, left out).
     pub fn read(&self, scope: ElementRef<'_>, base: &Url) -> Value {

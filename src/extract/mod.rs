@@ -13,19 +13,16 @@ mod page;
 mod sitemap;
 
 pub(crate) use css::compile as compile_css;
-pub use css::{CssRule, Output};
-pub use field::{kind_of, At, Field, Input, PageInfo, PageValue, Read, ReadError, Scope};
-pub use filter::{split_pipe, Chain};
-pub use json::JsonPath;
-pub use levels::{extract_link_page, extract_seed, LinkPage, LinkRule, SeedPage, SeedRule};
-pub use links::{page_links, UrlFilter};
-pub use page::{
-    extract_detail, extract_list, extract_sitemap, extract_value, is_empty, values_text,
-    DetailRule, Format, ItemRule, JsonSource, Keep, ListPage, ListRule,
+pub(crate) use field::{Field, Input, PageInfo, Read, ReadError, Scope};
+pub(crate) use filter::{split_pipe, Chain};
+pub(crate) use json::JsonPath;
+pub(crate) use levels::{extract_link_page, extract_seed, LinkRule, SeedRule};
+pub(crate) use links::UrlFilter;
+pub(crate) use page::{
+    extract_detail, extract_list, extract_sitemap, extract_value, values_text, DetailRule, Format,
+    ItemRule, JsonSource, Keep, ListRule,
 };
-pub use sitemap::{
-    maybe_gunzip, robots_sitemaps, Gunzip, Sitemap, SitemapEntry, SitemapError, SitemapKind,
-};
+pub(crate) use sitemap::maybe_gunzip;
 
 /// The fields of one record, in the order the spider declares them.
 pub type Fields = serde_json::Map<String, serde_json::Value>;

@@ -199,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn a_page_body_is_gunzipped_and_robots_txt_is_not() {
         let body = gzip(&[b"<p>hello</p>"]);
-        let response = |bytes: Vec<u8>| reqwest::Response::from(axum::http::Response::new(bytes));
+        let response = |bytes: Vec<u8>| reqwest::Response::from(http::Response::new(bytes));
         let page = read(response(body.clone()), Cap::Refuse(1 << 20)).await;
         assert_eq!(page, Ok(b"<p>hello</p>".to_vec()));
         let small = read(response(body.clone()), Cap::Refuse(5)).await;

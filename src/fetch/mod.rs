@@ -59,11 +59,10 @@ use url::Url;
 pub use ask::{Ask, Body};
 pub use cookies::CookiesError;
 pub use error::{ClientError, FetchError, FetchErrorKind};
-pub use hosts::host_key;
-pub use rate::SlidingLog;
-pub use retry::Backoff;
-pub use robots::{Robots, MAX_ROBOTS_BYTES};
-pub use stream::BodyStream;
+pub(crate) use retry::Backoff;
+pub(crate) use robots::Robots;
+pub use robots::MAX_ROBOTS_BYTES;
+pub(crate) use stream::BodyStream;
 
 use crate::spider::{Limits, RequestRule};
 use body::Cap;
@@ -75,7 +74,7 @@ use hosts::{Host, Hosts};
 ///
 /// [`Fetcher`] is the real one; the engine's unit tests use a scripted one,
 /// so ordering and failure handling are tested without sockets.
-pub trait Fetch: Send + Sync + 'static {
+pub(crate) trait Fetch: Send + Sync + 'static {
     /// Fetches `url`.
     ///
     /// # Cancel safety
@@ -130,7 +129,7 @@ impl Fetch for Fetcher {
     }
 
     fn cookies(&self) -> Option<String> {
-        self.inner.jar.as_ref().map(|jar| jar.save())
+        Fetcher::cookies(self)
     }
 
     fn fetch_stream<'a>(
@@ -143,11 +142,7 @@ impl Fetch for Fetcher {
     }
 
     fn counts(&self) -> (u64, u64) {
-        let stats = self.stats();
-        (
-            stats.requests.load(Ordering::Relaxed),
-            stats.retries.load(Ordering::Relaxed),
-        )
+        Fetcher::counts(self)
     }
 }
 
@@ -156,7 +151,7 @@ impl Fetch for Fetcher {
 /// any other request. A host's rate-limit slots still go in discovery order
 /// (the turn without this bit): when the rate is what holds the crawl back,
 /// the first records' detail pages go first (SPEC §10 "polite streaming").
-pub const CHAIN_TURN: u64 = 1 << 63;
+pub(crate) const CHAIN_TURN: u64 = 1 << 63;
 
 /// The most redirects followed for one page.
 pub const MAX_REDIRECTS: usize = 10;
@@ -174,7 +169,7 @@ pub struct Page {
 
 /// Counters the summary reads.
 #[derive(Debug, Default)]
-pub struct FetchStats {
+pub(crate) struct FetchStats {
     /// Requests sent, retries and robots.txt included.
     pub requests: AtomicU64,
     /// Attempts after the first.
@@ -296,7 +291,7 @@ impl Fetcher {
         })
     }
 
-    /// Puts cookies saved by [`Fetch::cookies`] back in the jar (a resumed
+    /// Puts cookies saved by [`cookies`](Fetcher::cookies) back in the jar (a resumed
     /// crawl); cookies that expired meanwhile are dropped. Without
     /// `cookies = true` there is no jar and this does nothing.
     pub fn load_cookies(&self, saved: &str) -> Result<(), CookiesError> {
@@ -306,8 +301,23 @@ impl Fetcher {
         }
     }
 
+    /// The cookie jar as JSON text, for [`load_cookies`](Fetcher::load_cookies)
+    /// in a later run; `None` without `cookies = true`.
+    pub fn cookies(&self) -> Option<String> {
+        self.inner.jar.as_ref().map(|jar| jar.save())
+    }
+
+    /// Requests sent (robots.txt and retries included) and retries so far.
+    pub fn counts(&self) -> (u64, u64) {
+        let stats = self.stats();
+        (
+            stats.requests.load(Ordering::Relaxed),
+            stats.retries.load(Ordering::Relaxed),
+        )
+    }
+
     /// Counters for requests and retries.
-    pub fn stats(&self) -> &FetchStats {
+    pub(crate) fn stats(&self) -> &FetchStats {
         &self.inner.stats
     }
 
@@ -320,9 +330,19 @@ impl Fetcher {
         self.get_in_turn(url, 0).await
     }
 
+    /// Sends `ask` (its headers, and a POST when it has a body) through every
+    /// policy, as [`get`](Fetcher::get) does a GET: robots.txt, the rate and
+    /// retries apply, and each redirect hop is checked on its own.
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the request; nothing else is lost.
+    pub async fn send(&self, ask: &Ask) -> Result<Page, FetchError> {
+        self.send_in_turn(ask, 0).await
+    }
+
     /// Like [`get`](Fetcher::get), but when requests wait for the concurrency
     /// cap, lower `turn`s go first (the engine passes the list page's position).
-    pub async fn get_in_turn(&self, url: &Url, turn: u64) -> Result<Page, FetchError> {
+    pub(crate) async fn get_in_turn(&self, url: &Url, turn: u64) -> Result<Page, FetchError> {
         self.send_in_turn(&Ask::get(url.clone()), turn).await
     }
 
@@ -333,7 +353,7 @@ impl Fetcher {
     ///
     /// # Cancel safety
     /// Dropping the future abandons the request; nothing else is lost.
-    pub async fn send_in_turn(&self, ask: &Ask, turn: u64) -> Result<Page, FetchError> {
+    pub(crate) async fn send_in_turn(&self, ask: &Ask, turn: u64) -> Result<Page, FetchError> {
         let cap = Cap::Refuse(self.inner.limits.max_body);
         match self.follow(ask, turn, Want::Body(cap)).await? {
             Answer::Page(page) => Ok(page),
@@ -343,7 +363,7 @@ impl Fetcher {
 
     /// Like [`get_in_turn`](Fetcher::get_in_turn), but the body is handed
     /// on as it arrives, up to `limit` bytes ([`BodyStream`]).
-    pub async fn get_stream(
+    pub(crate) async fn get_stream(
         &self,
         url: &Url,
         turn: u64,

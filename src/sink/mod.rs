@@ -29,7 +29,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::crawl::Record;
-use crate::extract::Kind;
+pub use crate::extract::Kind;
 use files::{CsvWriter, JsonArrayWriter, JsonLinesWriter};
 pub use mark::{Mark, Tamper};
 
@@ -199,6 +199,22 @@ pub struct SinkOptions {
     pub resume_mark: Option<Mark>,
     /// PostgreSQL connections at most (default 4 when 0).
     pub pool_size: usize,
+}
+
+impl SinkOptions {
+    /// Options for `spider`'s records: its fields in record order, typed by
+    /// the spider, as columns, and its name as the table.
+    pub fn for_spider(spider: &crate::Spider) -> SinkOptions {
+        SinkOptions {
+            columns: spider
+                .columns()
+                .into_iter()
+                .map(|(name, kind)| Column::new(name, kind))
+                .collect(),
+            table: spider.name.clone(),
+            ..SinkOptions::default()
+        }
+    }
 }
 
 /// An open output.

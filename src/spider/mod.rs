@@ -14,7 +14,7 @@ mod limits;
 mod raw;
 mod request;
 mod starts;
-pub mod template;
+pub(crate) mod template;
 mod values;
 
 use std::path::Path;
@@ -28,9 +28,10 @@ use crate::extract::{
 use fields::FieldList;
 use levels::{seed_fields, seed_names, SITEMAP_NAMES};
 pub use limits::{Limits, Rate};
-pub use request::{BodyTemplate, RequestRule};
-pub use starts::{Paging, Starts, Total};
-pub use values::{format_duration, parse_duration, parse_rate, parse_size};
+pub(crate) use request::BodyTemplate;
+pub use request::RequestRule;
+pub(crate) use starts::{Paging, Starts, Total};
+pub(crate) use values::{format_duration, parse_duration, parse_rate, parse_size};
 
 /// A validated spider: where to start, how to page, what to extract, how politely.
 #[derive(Debug, Clone)]
@@ -38,25 +39,30 @@ pub struct Spider {
     /// Names output tables and state; defaults to the file's stem.
     pub name: String,
     /// Where the crawl begins: the starts and `[vars]`.
-    pub starts: Starts,
+    pub(crate) starts: Starts,
     /// How each list sequence pages (with seeds or `[links]`: `Single`).
-    pub paging: Paging,
+    pub(crate) paging: Paging,
     /// A total read from each sequence's first page (`total_pages`, `total`).
-    pub total: Option<Total>,
+    pub(crate) total: Option<Total>,
     /// `[[seed]]` levels above the list, outermost first (SPEC §8).
-    pub seeds: Vec<SeedRule>,
+    pub(crate) seeds: Vec<SeedRule>,
     /// How a list page becomes items.
-    pub list: ListRule,
+    pub(crate) list: ListRule,
     /// Optional detail page per item.
-    pub detail: Option<DetailRule>,
+    pub(crate) detail: Option<DetailRule>,
     /// Fields whose values are the record's identity in databases (`key`).
-    pub key: Vec<String>,
+    pub(crate) key: Vec<String>,
     /// Fields read but left out of the records (`omit`).
-    pub omit: Vec<String>,
+    pub(crate) omit: Vec<String>,
     /// Rate, concurrency, timeouts and manners.
     pub limits: Limits,
     /// Headers, cookies, warm-up pages and POST bodies (`[request]`).
-    pub request: RequestRule,
+    pub(crate) request: RequestRule,
+    /// The file's text, and the `[vars]` lists replaced since it was read:
+    /// together what a state directory keeps to refuse a resume of another
+    /// crawl.
+    source: String,
+    vars_set: Vec<(String, Vec<String>)>,
 }
 
 /// A spider file that cannot be used, with the file, the key and what was expected.
@@ -118,7 +124,42 @@ impl Spider {
         }
         let raw: raw::RawSpider = serde_path_to_error::deserialize(toml::Value::Table(doc))
             .map_err(|e| type_error(origin, e))?;
-        Builder { origin }.spider(raw, default_name)
+        let mut spider = Builder { origin }.spider(raw, default_name)?;
+        spider.source = text.to_string();
+        Ok(spider)
+    }
+
+    /// Replaces the values of the `[vars]` list `name` (the command line's
+    /// `--var NAME=VALUE`, SPEC §7). A state directory counts them as part
+    /// of the spider: a resume with other values is refused.
+    ///
+    /// # Errors
+    /// When the spider has no `[vars]` list of that name; the message names
+    /// the lists it has.
+    pub fn set_var(&mut self, name: &str, values: Vec<String>) -> Result<(), SpiderError> {
+        self.starts
+            .set_var(name, values.clone())
+            .map_err(|message| SpiderError::whole(&format!("--var {name}=…"), message))?;
+        match self.vars_set.iter_mut().find(|(n, _)| n == name) {
+            Some((_, list)) => *list = values,
+            None => self.vars_set.push((name.to_string(), values)),
+        }
+        Ok(())
+    }
+
+    /// What a state directory keeps of this spider: the file's text and, as
+    /// one extra TOML key, the vars set since (so its meaning, not its
+    /// spacing, is compared; see `state`).
+    pub(crate) fn identity(&self) -> String {
+        let mut text = self.source.clone();
+        if !self.vars_set.is_empty() {
+            let json = serde_json::to_string(&self.vars_set).unwrap_or_default();
+            text.push_str(&format!(
+                "\n__trawl_cli_vars = {}\n",
+                toml::Value::String(json)
+            ));
+        }
+        text
     }
 
     /// A human-readable plan of what this spider will do; fetches nothing.
@@ -225,6 +266,8 @@ impl Builder<'_> {
             omit,
             limits,
             request,
+            source: String::new(),
+            vars_set: Vec::new(),
         })
     }
 

@@ -103,7 +103,7 @@ pub struct Saved {
 
 /// Pages done since the last checkpoint, waiting to be committed.
 #[derive(Debug, Default)]
-pub struct Pending {
+pub(crate) struct Pending {
     pages: Vec<PageDone>,
     records: u64,
     /// The crawl's cookie jar as text (`cookies = true`), kept with the pages.
@@ -376,7 +376,7 @@ impl StateStore {
     /// Commits the pending pages with the sink's mark, in one transaction.
     ///
     /// Call it only after the sink's own checkpoint made `mark` durable.
-    pub fn commit(
+    pub(crate) fn commit(
         &mut self,
         pending: &mut Pending,
         mark: &Mark,

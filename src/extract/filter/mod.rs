@@ -30,7 +30,6 @@ use super::Kind;
 /// A chain of filters, applied left to right.
 #[derive(Debug, Clone, Default)]
 pub struct Chain {
-    source: String,
     steps: Vec<Step>,
 }
 
@@ -87,20 +86,12 @@ impl Chain {
                 break;
             }
         }
-        Ok(Chain {
-            source: source.to_string(),
-            steps,
-        })
+        Ok(Chain { steps })
     }
 
     /// Whether there is no filter.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
-    }
-
-    /// The chain as written.
-    pub fn source(&self) -> &str {
-        &self.source
     }
 
     /// Applies every filter; `base` is the page's final URL (for `url`).
@@ -638,7 +629,6 @@ mod tests {
             };
             let shown = chain.to_string();
             assert_eq!(shown, want, "{text}");
-            assert_eq!(chain.source(), text.trim());
             let again = Chain::parse(&shown).unwrap();
             assert_eq!(again.to_string(), shown, "{text}");
         }

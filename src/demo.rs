@@ -167,7 +167,7 @@ impl Drop for DemoServer {
 }
 
 /// The demo site's routes, for serving on a listener of your own.
-pub fn router(site: DemoSite) -> Router {
+pub(crate) fn router(site: DemoSite) -> Router {
     Router::new()
         .route("/robots.txt", get(robots))
         .route("/blog/page/{n}", get(blog_page))

@@ -33,6 +33,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 #[cfg(feature = "cli")]
 #[doc(hidden)]

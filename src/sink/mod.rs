@@ -229,6 +229,15 @@ pub struct Sink {
     names: Option<names::ColumnNames>,
 }
 
+impl fmt::Debug for Sink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sink")
+            .field("target", &self.target)
+            .field("rows_at_open", &self.rows_at_open)
+            .finish_non_exhaustive()
+    }
+}
+
 enum Writer {
     Lines(JsonLinesWriter),
     Csv(Box<CsvWriter>),
@@ -500,7 +509,7 @@ fn sqlite_path(text: &str, rest: &str) -> Result<PathBuf, String> {
 }
 
 /// A spider name as an SQL identifier: letters, digits and `_`, not starting with a digit.
-pub fn table_name(name: &str) -> String {
+pub(crate) fn table_name(name: &str) -> String {
     let mut table: String = name
         .chars()
         .map(|c| {

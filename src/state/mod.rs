@@ -20,7 +20,8 @@ use crate::extract::Fields;
 use crate::sink::Mark;
 use rusqlite::{params, Connection, OptionalExtension};
 
-pub use lock::{StateLock, LOCK_FILE};
+pub(crate) use lock::StateLock;
+pub use lock::LOCK_FILE;
 
 /// The state file inside the state directory.
 pub const STATE_FILE: &str = "trawl-state.sqlite";

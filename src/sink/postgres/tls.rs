@@ -145,12 +145,15 @@ impl Tls {
             check,
             provider: Arc::clone(&provider),
         };
-        let config = ClientConfig::builder_with_provider(provider)
+        let mut config = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("cannot set up TLS ({e})"))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
+        // As libpq 17 does: PostgreSQL 17 insists on it for
+        // `sslnegotiation=direct`, and older servers ignore it.
+        config.alpn_protocols = vec![b"postgresql".to_vec()];
         Ok(MakeRustlsConnect::new(config))
     }
 }

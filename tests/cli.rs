@@ -579,6 +579,56 @@ async fn flags_that_could_not_work_exit_2_before_any_request() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_tls_parameters_that_could_not_work_exit_2_before_any_request() {
+    let server = TestServer::start().await;
+    let dir = TempDir::new().unwrap();
+    let path = s(&spider(&dir, "ok.toml", &valid_spider_text(&server)));
+    let missing = s(&dir.path().join("missing.pem"));
+    // Nothing listens on port 1: a connection attempt would be exit 1.
+    let at = "postgres://bob:hunter2@127.0.0.1:1/db";
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        (
+            format!("{at}?sslmode=verify"),
+            vec![
+                "sslmode=verify",
+                "disable, prefer, require, verify-ca or verify-full",
+            ],
+        ),
+        (
+            format!("{at}?sslmode=allow"),
+            vec!["sslmode=allow is not supported", "verify-full"],
+        ),
+        (
+            format!("{at}?sslmode=verify-ca&sslrootcert={missing}"),
+            vec![&missing, "cannot read it", "expected a PEM file"],
+        ),
+        (
+            format!("{at}?sslrootcert=system&sslmode=require"),
+            vec!["sslmode=require with sslrootcert=system", "verify-full"],
+        ),
+    ];
+    for (url, wanted) in &cases {
+        let run = trawl(["crawl", &path, "-o", url]).await;
+        assert_eq!(run.code, Some(2), "{url}: {run:?}");
+        assert!(
+            run.stderr
+                .contains("-o `postgres://bob:***@127.0.0.1:1/db?"),
+            "{url}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("hunter2"), "{url}: {}", run.stderr);
+        for w in wanted {
+            assert!(
+                run.stderr.contains(w),
+                "{url}: wanted {w:?} in {}",
+                run.stderr
+            );
+        }
+        assert!(server.hits().is_empty(), "{url}: requests made");
+    }
+}
+
 // -------------------------------------------------------- 3. unwritable output
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -747,3 +747,304 @@ async fn postgres_a_failing_batch_names_the_table_and_still_closes() {
     })
     .await;
 }
+
+// ------------------------------------------------------- PostgreSQL over TLS
+
+/// `url` with more query parameters; a parameter given again wins.
+fn with_params(url: &str, params: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}{params}")
+}
+
+/// The server to test TLS against, or `None` (after saying so) when there is
+/// none or it has `ssl = off`.
+async fn tls_server() -> Option<String> {
+    let url = postgres_url()?;
+    let ssl: String = connect(&url)
+        .await
+        .query_one("SHOW ssl", &[])
+        .await
+        .unwrap()
+        .get(0);
+    if ssl != "on" {
+        assert!(
+            std::env::var_os("TRAWL_REQUIRE_POSTGRES").is_none(),
+            "TRAWL_REQUIRE_POSTGRES is set but the server has ssl = {ssl}: a skip would pass silently"
+        );
+        println!("skipped: the server at TRAWL_TEST_POSTGRES has ssl = {ssl}");
+        return None;
+    }
+    Some(url)
+}
+
+/// Whether each session the server has for `application` is encrypted, as
+/// the server itself reports it (`pg_stat_ssl`).
+async fn encrypted(client: &tokio_postgres::Client, application: &str) -> Vec<bool> {
+    client
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = $1",
+            &[&application],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Opens a sink on `url` under a fresh application name; returns it with the
+/// encryption of its sessions, seen from the server while the pool holds them.
+async fn open_and_look(
+    url: &str,
+    client: &tokio_postgres::Client,
+    options: SinkOptions,
+) -> (Sink, Vec<bool>) {
+    let application = unique("trawl_test_tls");
+    let target = Target::parse(&with_params(
+        url,
+        &format!("application_name={application}"),
+    ))
+    .expect("the URL is accepted");
+    let sink = Sink::open(target, options)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: the sink opens: {e}"));
+    let sessions = encrypted(client, &application).await;
+    (sink, sessions)
+}
+
+/// The file the server reads its certificate from, when this test can read it too.
+async fn server_certificate(client: &tokio_postgres::Client) -> Option<String> {
+    let row = match client.query_one("SHOW ssl_cert_file", &[]).await {
+        Ok(row) => row,
+        Err(e) => {
+            println!("skipped: the server's certificate file ({e})");
+            return None;
+        }
+    };
+    let path: String = row.get(0);
+    match std::fs::read(&path) {
+        Ok(_) => Some(path),
+        Err(e) => {
+            println!("skipped: the server's certificate {path} cannot be read here ({e})");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn postgres_sslmodes_encrypt_as_asked_and_rows_are_written_over_tls() {
+    let Some(url) = tls_server().await else {
+        return;
+    };
+    within(async {
+        let name = unique("trawl_test_tls");
+        let _cleanup = DropTable {
+            url: url.clone(),
+            table: name.clone(),
+        };
+        let (spider, records) = crawl(DemoSite::default(), |base| blog(base, &name, 3)).await;
+        let client = connect(&url).await;
+        let mut modes = vec![
+            ("sslmode=require", true),
+            ("sslmode=prefer", true),
+            ("sslmode=disable", false),
+        ];
+        if !url.contains("sslmode=") {
+            // libpq's default is `prefer`, and so trawl's.
+            modes.push(("connect_timeout=10", true));
+        }
+        for (params, tls) in modes {
+            let (mut sink, sessions) =
+                open_and_look(&with_params(&url, params), &client, options(&spider, 2)).await;
+            assert!(!sessions.is_empty(), "{params}: no session seen");
+            assert!(
+                sessions.iter().all(|&ssl| ssl == tls),
+                "{params}: sessions encrypted {sessions:?}, wanted {tls}"
+            );
+            for record in &records {
+                sink.write(record).await.unwrap();
+            }
+            sink.finish().await.expect("the sink finishes");
+        }
+        let fields = ["title", "url", "description"];
+        assert_eq!(
+            pg_rows(&client, &name, &fields).await,
+            expected_text(&records, &fields)
+        );
+    })
+    .await;
+}
+
+/// A relay to the real server that answers each SSLRequest with `N`, as a
+/// server without TLS does, and passes everything else through.
+struct DecliningRelay {
+    port: u16,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl DecliningRelay {
+    async fn start(server: String) -> DecliningRelay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accept = tokio::spawn(async move {
+            let mut relays = tokio::task::JoinSet::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                relays.spawn(Self::relay(socket, server.clone()));
+            }
+        });
+        DecliningRelay { port, accept }
+    }
+
+    async fn relay(mut client: tokio::net::TcpStream, server: String) -> std::io::Result<()> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Length 8, then the SSLRequest code 80877103.
+        const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 4, 210, 22, 47];
+        let mut first = [0; 8];
+        client.read_exact(&mut first).await?;
+        let mut upstream = tokio::net::TcpStream::connect(server).await?;
+        if first == SSL_REQUEST {
+            client.write_all(b"N").await?;
+        } else {
+            upstream.write_all(&first).await?;
+        }
+        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+        Ok(())
+    }
+}
+
+impl Drop for DecliningRelay {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+#[tokio::test]
+async fn postgres_prefer_falls_back_to_plain_text_when_the_server_declines_tls() {
+    let Some(url) = tls_server().await else {
+        return;
+    };
+    within(async {
+        let name = unique("trawl_test_declined");
+        let _cleanup = DropTable {
+            url: url.clone(),
+            table: name.clone(),
+        };
+        let (spider, records) = crawl(DemoSite::default(), |base| blog(base, &name, 1)).await;
+        let client = connect(&url).await;
+        let mut through = url::Url::parse(&url).unwrap();
+        let server = format!(
+            "{}:{}",
+            through.host_str().unwrap(),
+            through.port().unwrap_or(5432)
+        );
+        let relay = DecliningRelay::start(server).await;
+        through.set_host(Some("127.0.0.1")).unwrap();
+        through.set_port(Some(relay.port)).unwrap();
+
+        let prefer = with_params(through.as_str(), "sslmode=prefer");
+        let (mut sink, sessions) = open_and_look(&prefer, &client, options(&spider, 1)).await;
+        assert!(
+            !sessions.is_empty() && sessions.iter().all(|&ssl| !ssl),
+            "prefer, TLS declined: sessions encrypted {sessions:?}"
+        );
+        for record in &records {
+            sink.write(record).await.unwrap();
+        }
+        sink.finish().await.expect("the sink finishes");
+        assert_eq!(pg_count(&client, &name).await, records.len() as i64);
+
+        let require = with_params(through.as_str(), "sslmode=require");
+        let target = Target::parse(&require).unwrap();
+        let error = open_error(Sink::open(target, options(&spider, 1)).await);
+        assert!(
+            error.contains(&format!("cannot connect to 127.0.0.1:{}", relay.port))
+                && error.contains("server does not support TLS"),
+            "{error}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_verify_full_rejects_a_certificate_nothing_vouches_for_naming_the_problem() {
+    let Some(url) = tls_server().await else {
+        return;
+    };
+    within(async {
+        let client = connect(&url).await;
+        let spider = titles("http://127.0.0.1:1", &unique("trawl_test_never"), 1);
+        // The built-in Mozilla roots do not vouch for a self-signed certificate.
+        for mode in ["verify-full", "verify-ca"] {
+            let target = Target::parse(&with_params(&url, &format!("sslmode={mode}"))).unwrap();
+            let error = open_error(Sink::open(target, options(&spider, 1)).await);
+            assert!(
+                error.contains("cannot connect to")
+                    && error.contains("the server's certificate was rejected")
+                    && error.contains("no root trusted here signed it"),
+                "{mode}: {error}"
+            );
+        }
+        // Its own certificate as the root vouches for it, but not for a name it lacks.
+        let Some(cert) = server_certificate(&client).await else {
+            return;
+        };
+        let mut by_address = url::Url::parse(&url).unwrap();
+        by_address.set_host(Some("127.0.0.1")).unwrap();
+        let params = format!("sslmode=verify-full&sslrootcert={cert}");
+        let target = Target::parse(&with_params(by_address.as_str(), &params)).unwrap();
+        let error = open_error(Sink::open(target, options(&spider, 1)).await);
+        assert!(
+            error.contains("the server's certificate was rejected")
+                && error.contains("not valid for name \"127.0.0.1\""),
+            "{error}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_the_servers_own_certificate_as_sslrootcert_verifies_it() {
+    let Some(url) = tls_server().await else {
+        return;
+    };
+    within(async {
+        let client = connect(&url).await;
+        let Some(cert) = server_certificate(&client).await else {
+            return;
+        };
+        let spider = titles("http://127.0.0.1:1", &unique("trawl_test_verified"), 1);
+        let _cleanup = DropTable {
+            url: url.clone(),
+            table: spider.name.clone(),
+        };
+        let mut by_address = url::Url::parse(&url).unwrap();
+        by_address.set_host(Some("127.0.0.1")).unwrap();
+        let mut by_name = by_address.clone();
+        by_name.set_host(Some("localhost")).unwrap();
+        // verify-ca checks the chain and not the name; so do require and
+        // prefer once a root file is given, as in libpq.
+        let mut cases = vec![
+            (by_address.clone(), "verify-ca"),
+            (by_address.clone(), "require"),
+            (by_address, "prefer"),
+        ];
+        // The local server's certificate (Debian's snakeoil) is made for `localhost`.
+        cases.push((by_name, "verify-full"));
+        for (at, mode) in cases {
+            let params = format!("sslmode={mode}&sslrootcert={cert}");
+            let (sink, sessions) = open_and_look(
+                &with_params(at.as_str(), &params),
+                &client,
+                options(&spider, 1),
+            )
+            .await;
+            assert!(
+                !sessions.is_empty() && sessions.iter().all(|&ssl| ssl),
+                "{mode} at {at}: sessions encrypted {sessions:?}"
+            );
+            sink.finish().await.expect("the sink finishes");
+        }
+    })
+    .await;
+}

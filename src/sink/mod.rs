@@ -60,6 +60,7 @@ impl Target {
             return sqlite_path(text, rest).map(Target::Sqlite);
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            postgres::check_url(text).map_err(|e| format!("`{}`: {e}", postgres::redact(text)))?;
             return Ok(Target::Postgres(text.to_string()));
         }
         let path = PathBuf::from(text);

@@ -45,6 +45,7 @@
 //! aborts the flush tasks: their transactions roll back, and the buffer is lost.
 
 mod column;
+mod tls;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -57,7 +58,8 @@ use deadpool_postgres::{
 use tokio::task::{Id, JoinSet};
 use tokio_postgres::config::Host;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Config, NoTls};
+use tokio_postgres::Config;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::cell::Misfits;
 use super::{quote, row_key, update_set, Column};
@@ -135,15 +137,13 @@ impl PostgresSink {
         columns: &[Column],
         pool_size: usize,
     ) -> Result<PostgresSink, String> {
-        let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
-            format!("not a usable PostgreSQL URL ({})", detail(&e))
-        })?;
+        let (mut config, tls) = connection(url)?;
         let timeout = config
             .get_connect_timeout()
             .copied()
             .unwrap_or(CONNECT_TIMEOUT);
         config.connect_timeout(timeout);
-        let pool = pool(&config, pool_size.max(1), timeout)?;
+        let pool = pool(&config, tls, pool_size.max(1), timeout)?;
         let client = pool
             .get()
             .await
@@ -361,10 +361,31 @@ impl PostgresSink {
 }
 
 /// A pool that connects lazily, at most `size` connections, none recycled with a query.
-fn pool(config: &Config, size: usize, timeout: Duration) -> Result<Pool, String> {
+/// Checks a `postgres://` URL as [`PostgresSink::open`] will read it,
+/// `sslrootcert` file included, without connecting.
+pub fn check_url(url: &str) -> Result<(), String> {
+    connection(url).map(drop)
+}
+
+/// The driver's settings and the TLS connector a URL asks for.
+fn connection(url: &str) -> Result<(Config, MakeRustlsConnect), String> {
+    let (rest, tls) = tls::Tls::from_url(url)?;
+    let mut config: Config = rest.parse().map_err(|e: tokio_postgres::Error| {
+        format!("not a usable PostgreSQL URL ({})", detail(&e))
+    })?;
+    config.ssl_mode(tls.ssl_mode(&config));
+    Ok((config, tls.connector()?))
+}
+
+fn pool(
+    config: &Config,
+    tls: MakeRustlsConnect,
+    size: usize,
+    timeout: Duration,
+) -> Result<Pool, String> {
     let manager = Manager::from_config(
         config.clone(),
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -649,6 +670,9 @@ fn detail(error: &tokio_postgres::Error) -> String {
         return db.message().to_string();
     }
     if let Some(io) = io_error(error) {
+        if let Some(why) = io.get_ref().and_then(|e| tls::certificate_problem(e)) {
+            return why;
+        }
         return match io.kind() {
             std::io::ErrorKind::ConnectionRefused => "connection refused".to_string(),
             std::io::ErrorKind::TimedOut => "timed out".to_string(),

@@ -11,13 +11,67 @@
 mod support;
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
+use futures::StreamExt;
 use serde_json::Value;
 use support::binary::{run, s, summary_line, Run, BIN};
+use support::library::{spider_at, DEADLINE};
 use support::{Reply, TestServer};
 use tempfile::TempDir;
+use trawl::fetch::Fetcher;
+use trawl::{Crawl, CrawlError, CrawlOptions};
+
+/// One test at a time: [`Hog`] takes every descriptor of this process,
+/// which would fail another test's runtime, sockets and child processes.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `test` alone, on a runtime built once the others are done.
+fn alone<F: std::future::Future>(test: F) -> F::Output {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(test)
+}
+
+/// Holds every descriptor this process may open (under a soft limit
+/// lowered to 256, so holding them is cheap), until dropped.
+struct Hog {
+    files: Vec<File>,
+    limit: (u64, u64),
+}
+
+impl Hog {
+    fn take() -> Hog {
+        let limit = rlimit::Resource::NOFILE.get().expect("read RLIMIT_NOFILE");
+        rlimit::Resource::NOFILE
+            .set(limit.0.min(256), limit.1)
+            .expect("lower the soft limit");
+        let mut files = Vec::new();
+        loop {
+            match File::open("/dev/null") {
+                Ok(file) => files.push(file),
+                Err(e) if e.raw_os_error() == Some(24) => break,
+                Err(e) => panic!("opening /dev/null: {e}"),
+            }
+        }
+        Hog { files, limit }
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        self.files.clear();
+        let (soft, hard) = self.limit;
+        rlimit::Resource::NOFILE
+            .set(soft, hard)
+            .expect("restore the soft limit");
+    }
+}
 
 /// A list page on one host whose items each follow a detail page on a
 /// host of its own: `hosts` servers besides the list's.
@@ -135,31 +189,16 @@ fn assert_every_record_once(out: &Path, hosts: usize, run: &Run) {
     }
 }
 
-#[tokio::test]
-async fn explore_fd_thresholds() {
-    let site = Site::start(20).await;
-    for n in [8, 10, 12, 14, 16, 18, 20, 24, 28, 32] {
-        let dir = TempDir::new().unwrap();
-        let spider = site.spider(dir.path());
-        let out = dir.path().join("out.jsonl");
-        let args = crawl_args(&spider, &out, &dir.path().join("state"));
-        let run = run(under_limit(&format!("-n {n}"), &args)).await;
-        eprintln!(
-            "=== {n}: code {:?}, {} records\n{}",
-            run.code,
-            records(&out).len(),
-            run.stderr.lines().take(6).collect::<Vec<_>>().join("\n")
-        );
-    }
-    drop(site.details);
-}
-
 /// 300 hosts under a limit of 64 descriptors: the idle connections to
 /// hosts already done must not pile up until EMFILE (before the pool was
 /// capped, most detail pages failed as "robots.txt unavailable; host
 /// skipped" and the crawl exited 0).
-#[tokio::test]
-async fn many_hosts_fit_a_low_descriptor_limit() {
+#[test]
+fn many_hosts_fit_a_low_descriptor_limit() {
+    alone(many_hosts_fit_a_low_descriptor_limit_())
+}
+
+async fn many_hosts_fit_a_low_descriptor_limit_() {
     const HOSTS: usize = 300;
     let site = Site::start(HOSTS).await;
     let dir = TempDir::new().unwrap();
@@ -178,4 +217,121 @@ async fn many_hosts_fit_a_low_descriptor_limit() {
     for host in &site.details {
         assert_eq!(host.count("/item"), 1, "each detail page fetched once");
     }
+}
+
+/// A machine out of descriptors: the fetch names the local fault, robots.txt
+/// is not taken as unavailable nor the host skipped, and once descriptors
+/// are free again the same fetcher fetches the page (robots.txt included).
+#[test]
+fn a_machine_out_of_descriptors_is_a_local_fault() {
+    alone(a_machine_out_of_descriptors_is_a_local_fault_())
+}
+
+async fn a_machine_out_of_descriptors_is_a_local_fault_() {
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Reply::text("User-agent: *\nAllow: /\n"));
+    server.route("/page", Reply::html("<p>hi</p>"));
+    let spider = spider_at(
+        &server,
+        "start = \"BASE/page\"\n[list]\nitem = \"p\"\nfields.t = \"::text\"",
+        "retries = 1\nrate = 0",
+        "local",
+    );
+    let fetcher = Fetcher::with_starts(&spider.limits, &spider.request, &["http://127.0.0.1/"])
+        .expect("the client builds");
+    let url = url::Url::parse(&server.url("/page")).unwrap();
+    let hog = Hog::take();
+    let failed = fetcher
+        .get(&url)
+        .await
+        .expect_err("no descriptor to connect with");
+    drop(hog);
+    assert!(failed.is_local(), "{failed}");
+    let text = failed.to_string();
+    assert!(
+        text.contains("too many open files in this process (EMFILE"),
+        "{text}"
+    );
+    assert!(text.contains("not the host's"), "{text}");
+    assert!(
+        !text.contains("robots.txt") && !text.contains("host skipped"),
+        "{text}"
+    );
+    assert_eq!(server.hits().len(), 0, "nothing reached the host");
+    let page = fetcher.get(&url).await.expect("descriptors are free again");
+    assert_eq!(page.text, "<p>hi</p>");
+    assert_eq!(server.count("/robots.txt"), 1);
+}
+
+/// A crawl whose page still fails locally after its retries ends with the
+/// local fault (not "nothing fetched", not the host's failure), so the
+/// binary exits 1 and a `--state` rerun fetches the page again.
+#[test]
+fn a_crawl_stops_at_a_page_it_could_not_fetch_locally() {
+    alone(a_crawl_stops_at_a_page_it_could_not_fetch_locally_())
+}
+
+async fn a_crawl_stops_at_a_page_it_could_not_fetch_locally_() {
+    let server = TestServer::start().await;
+    server.route("/page", Reply::html("<p>hi</p>"));
+    let spider = spider_at(
+        &server,
+        "start = \"BASE/page\"\n[list]\nitem = \"p\"\nfields.t = \"::text\"",
+        "retries = 1\nrate = 0",
+        "local",
+    );
+    let mut crawl = Crawl::start(spider, CrawlOptions::default()).expect("the crawl starts");
+    let hog = Hog::take();
+    let first = tokio::time::timeout(DEADLINE, crawl.next()).await;
+    drop(hog);
+    let error = first
+        .expect("the crawl ends")
+        .expect("with an error")
+        .expect_err("no record");
+    assert!(matches!(error, CrawlError::LocalFault { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "stopped at {}: too many open files",
+            server.url("/page")
+        )),
+        "{text}"
+    );
+    let failures = crawl.summary().failures;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(!failures[0].reason.contains("robots"), "{failures:?}");
+    assert!(crawl.next().await.is_none());
+}
+
+/// The binary raises the soft limit to the hard one at start, so a crawl
+/// started under a low soft limit gets the descriptors the hard limit
+/// allows: its concurrency is not lowered to fit 40 descriptors.
+#[test]
+fn the_binary_raises_the_soft_limit_to_the_hard_limit() {
+    alone(the_binary_raises_the_soft_limit_to_the_hard_limit_())
+}
+
+async fn the_binary_raises_the_soft_limit_to_the_hard_limit_() {
+    let (_, hard) = rlimit::Resource::NOFILE.get().expect("read RLIMIT_NOFILE");
+    assert!(
+        hard > 40,
+        "this test needs a hard limit above 40, not {hard}"
+    );
+    const HOSTS: usize = 50;
+    let site = Site::start(HOSTS).await;
+    let dir = TempDir::new().unwrap();
+    let spider = site.spider(dir.path());
+    let out = dir.path().join("out.jsonl");
+    let mut args = crawl_args(&spider, &out, &dir.path().join("state"));
+    args.push("-v".into());
+    let run = run(under_limit("-S -n 40", &args)).await;
+    assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    let raised = format!("open-file limit raised from 40 to {hard}");
+    assert!(run.stderr.contains(&raised), "{}", run.stderr);
+    assert!(
+        !run.stderr.contains("concurrency lowered"),
+        "{}",
+        run.stderr
+    );
+    assert_every_record_once(&out, HOSTS, &run);
 }

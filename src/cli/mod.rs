@@ -40,6 +40,7 @@ use try_page::try_page;
 pub fn main() -> ExitCode {
     let args = Cli::parse();
     init_logging(args.verbose, args.quiet);
+    raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,6 +69,19 @@ pub fn main() -> ExitCode {
     // Abandoned fetches must not hold the exit back.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     code
+}
+
+/// A crawl of many hosts needs descriptors the usual soft limit (1024) may
+/// not have: the command line takes what the hard limit allows. The library
+/// leaves the limit alone and fits its sockets into whatever it is.
+fn raise_open_files_limit() {
+    match crate::fetch::raise_open_files_limit() {
+        Ok((was, now)) if now > was => {
+            tracing::info!("open-file limit raised from {was} to {now}")
+        }
+        Ok((was, _)) => tracing::info!("open-file limit {was} (already the hard limit)"),
+        Err(e) => tracing::warn!("cannot raise the open-file limit ({e}); crawling within it"),
+    }
 }
 
 /// Logs go to stderr; `-v`/`-q` pick the level unless RUST_LOG says otherwise.

@@ -30,9 +30,20 @@ pub fn url_key(normalized_url: &str) -> DetailKey {
 
 /// A detail page records are waiting for (or that failed).
 enum Entry {
-    Fetching { waiters: u32 },
-    Ready { fields: Arc<Fields>, waiters: u32 },
+    Fetching {
+        waiters: u32,
+    },
+    Ready {
+        fields: Arc<Fields>,
+        waiters: u32,
+    },
     Failed,
+    /// This machine failed to fetch it (a local fault): its records wait,
+    /// and the crawl stops at the first of them.
+    Local {
+        url: String,
+        reason: String,
+    },
 }
 
 /// What a record waiting on a detail page finds.
@@ -43,6 +54,8 @@ pub enum Lookup {
     Ready(Arc<Fields>),
     /// The page failed (or is unknown): detail fields are `null`.
     Missing,
+    /// A local fault: the page's URL and why; its records cannot be made.
+    Local(String, String),
 }
 
 /// Every detail page of the crawl.
@@ -63,7 +76,7 @@ impl Details {
                 *waiters += 1;
                 return false;
             }
-            Some(Entry::Failed) => return false,
+            Some(Entry::Failed | Entry::Local { .. }) => return false,
             None => {}
         }
         if self.archived(key) {
@@ -89,6 +102,11 @@ impl Details {
         self.entries.insert(key, entry);
     }
 
+    /// A fetch failed with a local fault (see [`Lookup::Local`]).
+    pub fn resolve_local(&mut self, key: DetailKey, url: String, reason: String) {
+        self.entries.insert(key, Entry::Local { url, reason });
+    }
+
     /// Fields fetched by an earlier run (resume).
     pub fn preload(&mut self, key: DetailKey, fields: Fields) {
         self.archive_or_keep(key, Arc::new(fields));
@@ -100,6 +118,7 @@ impl Details {
             Some(Entry::Fetching { .. }) => Lookup::Pending,
             Some(Entry::Ready { fields, .. }) => Lookup::Ready(fields.clone()),
             Some(Entry::Failed) => Lookup::Missing,
+            Some(Entry::Local { url, reason }) => Lookup::Local(url.clone(), reason.clone()),
             None => match self.archive.as_ref().map(|a| a.get(key)) {
                 Some(Ok(Some(fields))) => Lookup::Ready(Arc::new(fields)),
                 Some(Err(e)) => {

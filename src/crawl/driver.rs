@@ -111,6 +111,13 @@ struct Item {
     unique_checked: bool,
 }
 
+/// Where a local fault stopped the crawl.
+struct Halt {
+    key: OrderKey,
+    url: String,
+    reason: String,
+}
+
 /// Whether the engine should keep going.
 enum Flow {
     Continue,
@@ -140,6 +147,9 @@ pub(super) struct Driver {
     fetched_any: bool,
     /// The first page that failed, and why.
     first_failure: Option<(String, String)>,
+    /// The earliest page a local fault left undone: nothing from it on is
+    /// emitted or done, and the crawl ends once everything before it is.
+    halt: Option<Halt>,
     tasks: JoinSet<Done>,
     emitted: u64,
     /// Host names a link crawl may visit.
@@ -219,6 +229,7 @@ impl Driver {
             turns: 0,
             fetched_any: false,
             first_failure: None,
+            halt: None,
             tasks: JoinSet::new(),
             emitted: 0,
             hosts,
@@ -243,6 +254,9 @@ impl Driver {
             self.schedule();
             if let Flow::Finished = self.emit().await {
                 break;
+            }
+            if self.halted().await {
+                return;
             }
             // Emitting may have freed the read-ahead with no task left in
             // flight: refill now, or `join_next` below returns `None`.
@@ -270,6 +284,34 @@ impl Driver {
         }
         self.report_nothing_fetched().await;
         // Dropping `self.tasks` here aborts whatever is still in flight.
+    }
+
+    /// Ends the crawl at its halt once every page before it is done: the
+    /// halted page is reported, and the crawl fails with its local fault.
+    async fn halted(&mut self) -> bool {
+        let Some(halt) = &self.halt else {
+            return false;
+        };
+        let before = |key: Option<&OrderKey>| key.is_some_and(|k| *k < halt.key);
+        if before(self.pages.keys().next()) || before(self.frontier.first_key()) {
+            return false;
+        }
+        let (url, reason) = (halt.url.clone(), halt.reason.clone());
+        self.counters.fail(&url, reason.clone());
+        let _ = self
+            .tx
+            .send(Err(CrawlError::LocalFault { url, reason }))
+            .await;
+        true
+    }
+
+    /// A local fault left page `key` undone; the earliest such page is
+    /// where the crawl stops.
+    fn halt_at(&mut self, key: OrderKey, url: String, reason: String) {
+        if self.halt.as_ref().is_none_or(|h| key < h.key) {
+            tracing::debug!("{url}: {reason}; the crawl stops before this page");
+            self.halt = Some(Halt { key, url, reason });
+        }
     }
 
     /// A crawl that fetched no page of its tree at all has failed (SPEC
@@ -334,6 +376,9 @@ impl Driver {
             let Some(first) = self.frontier.first_key() else {
                 break;
             };
+            if self.halt.as_ref().is_some_and(|h| *first >= h.key) {
+                break; // nothing from the halt on can be done
+            }
             let urgent = first_page.is_none_or(|page| *first < page);
             if !urgent && (self.pages.len() >= read_ahead || held >= budget) {
                 break;
@@ -403,6 +448,10 @@ impl Driver {
                         Counters::add(&self.counters.pages);
                         Some(fields)
                     }
+                    Err(e) if e.local => {
+                        self.details.resolve_local(key, e.url, e.reason);
+                        return;
+                    }
                     Err(e) => {
                         self.counters.fail(&e.url, e.reason);
                         None
@@ -426,6 +475,11 @@ impl Driver {
         }
         let state = match result {
             Ok(fetched) => self.read(&request, turn, fetched),
+            // Not read, so never expanded, emitted or done.
+            Err(e) if e.local => {
+                self.halt_at(key.clone(), e.url, e.reason);
+                PageState::Fetching
+            }
             Err(e) => self.failed(&request, e),
         };
         if let Some(page) = self.pages.get_mut(&key) {
@@ -749,6 +803,11 @@ impl Driver {
                         return Flow::Continue;
                     }
                     Some(Lookup::Ready(fields)) => Some(fields),
+                    Some(Lookup::Local(url, reason)) => {
+                        self.set_next_index(sent);
+                        self.halt_at(front, url, reason);
+                        return Flow::Continue;
+                    }
                     _ => None,
                 };
                 let item = self.pop_front_item();

@@ -61,6 +61,20 @@ pub enum CrawlError {
         /// Why.
         reason: String,
     },
+    /// This machine ran out of descriptors or memory (EMFILE, ENOMEM …) and
+    /// a page still failed after its retries: the crawl stops before it,
+    /// and neither it nor any later page is done, so a resumed crawl
+    /// (`--state`) fetches it again (SPEC §10 "Bounds").
+    #[error(
+        "stopped at {url}: {reason}; it and the pages after it are not done \
+         (rerun with --state to continue from it)"
+    )]
+    LocalFault {
+        /// The page that could not be fetched.
+        url: String,
+        /// The local fault, as the fetch named it.
+        reason: String,
+    },
     /// A bug in trawl; please report it.
     #[error("internal error: {0}")]
     Internal(String),

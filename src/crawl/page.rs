@@ -30,6 +30,9 @@ pub struct PageError {
     pub reason: String,
     /// 404 or 410: the normal end of open-ended paging.
     pub gone: bool,
+    /// This machine, not the host, failed (`FetchErrorKind::Local`): the
+    /// page is not done, and the crawl stops before it.
+    pub local: bool,
 }
 
 impl From<FetchError> for PageError {
@@ -37,6 +40,7 @@ impl From<FetchError> for PageError {
         PageError {
             url: e.url().to_string(),
             gone: matches!(e.status(), Some(404 | 410)),
+            local: e.is_local(),
             reason: e.kind().to_string(),
         }
     }
@@ -107,6 +111,7 @@ pub async fn fetch_page(
         url: url.to_string(),
         reason,
         gone: false,
+        local: false,
     })?;
     fetched.url = Some(url);
     fetched.bytes = bytes;
@@ -178,6 +183,7 @@ async fn fetch_sitemap(
         url: url.to_string(),
         reason,
         gone: false,
+        local: false,
     };
     let list = match read {
         Ok(list) => list.map_err(|e| failed(e.to_string()))?,
@@ -323,6 +329,7 @@ pub async fn fetch_detail(
         url: url.to_string(),
         reason,
         gone: false,
+        local: false,
     })
 }
 

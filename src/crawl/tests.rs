@@ -16,11 +16,11 @@ use super::{Crawl, CrawlOptions};
 use crate::fetch::{Ask, Fetch, FetchError, FetchErrorKind, Page};
 use crate::spider::Spider;
 
-/// One scripted answer: after `delay`, a body or an HTTP error status.
+/// One scripted answer: after `delay`, a body or an error (an HTTP status).
 #[derive(Clone)]
 struct Answer {
     delay: Duration,
-    result: Result<String, u16>,
+    result: Result<String, FetchErrorKind>,
 }
 
 /// A request as the scripted network saw it.
@@ -59,7 +59,17 @@ impl Script {
     pub(super) fn status(mut self, path: &str, ms: u64, code: u16) -> Script {
         let answer = Answer {
             delay: Duration::from_millis(ms),
-            result: Err(code),
+            result: Err(FetchErrorKind::Status(code)),
+        };
+        self.answers.insert(path.to_string(), answer);
+        self
+    }
+
+    /// `path` fails with a local fault: this machine out of descriptors.
+    pub(super) fn local_fault(mut self, path: &str, ms: u64) -> Script {
+        let answer = Answer {
+            delay: Duration::from_millis(ms),
+            result: Err(FetchErrorKind::local(libc::EMFILE).expect("EMFILE is local")),
         };
         self.answers.insert(path.to_string(), answer);
         self
@@ -114,7 +124,7 @@ impl Script {
             });
             let answer = self.answers.get(&path).cloned().unwrap_or(Answer {
                 delay: Duration::ZERO,
-                result: Err(404),
+                result: Err(FetchErrorKind::Status(404)),
             });
             tokio::time::sleep(answer.delay).await;
             match answer.result {
@@ -123,7 +133,7 @@ impl Script {
                     status: 200,
                     text,
                 }),
-                Err(code) => Err(FetchErrorKind::Status(code).at(url)),
+                Err(kind) => Err(kind.at(url)),
             }
         }
     }
@@ -400,4 +410,75 @@ async fn collect_with_summary(mut crawl: Crawl) -> (Vec<Value>, super::Summary) 
     }
     let summary = crawl.summary();
     (records, summary)
+}
+
+/// Every event until the stream ends, and the fatal error it ended with.
+async fn events_and_error(mut crawl: Crawl) -> (Vec<String>, Option<super::CrawlError>) {
+    let mut seen = Vec::new();
+    while let Some(event) = crawl.next_event().await {
+        match event {
+            Ok(super::Event::Record(r)) => seen.push(r.fields()["id"].to_string()),
+            Ok(super::Event::PageDone(done)) => seen.push(format!("done {}", done.url.path())),
+            Err(e) => return (seen, Some(e)),
+        }
+    }
+    (seen, None)
+}
+
+/// SPEC §10 "Bounds": a page this machine could not fetch (EMFILE) is not
+/// the host's failure and not done: the crawl stops before it, so a
+/// resumed crawl fetches it again; pages after it are not emitted, even
+/// those already fetched.
+#[tokio::test(start_paused = true)]
+async fn a_list_page_failing_locally_stops_the_crawl_before_it() {
+    let script = Arc::new(
+        Script::new()
+            .page("/p/1", 50, &list(&["a", "b"], None))
+            .local_fault("/p/2", 0)
+            .page("/p/3", 0, &list(&["d"], None))
+            .page("/d/a", 0, &detail("A"))
+            .page("/d/b", 0, &detail("B"))
+            .page("/d/d", 0, &detail("D")),
+    );
+    let crawl = Crawl::with_fetch(spider(WITH_DETAIL), CrawlOptions::default(), script);
+    let summary = crawl.summary_handle();
+    let (events, error) = events_and_error(crawl).await;
+    assert_eq!(events, ["\"a\"", "\"b\"", "done /p/1"]);
+    let error = error
+        .expect("the crawl ends with the local fault")
+        .to_string();
+    assert!(
+        error.starts_with("stopped at http://h.test/p/2: too many open files"),
+        "{error}"
+    );
+    assert!(
+        error.contains("not the host's") && error.contains("--state"),
+        "{error}"
+    );
+    let failures = summary.summary().failures;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].url, "http://h.test/p/2");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_detail_page_failing_locally_leaves_its_list_page_undone() {
+    let script = Arc::new(
+        Script::new()
+            .page("/p/1", 0, &list(&["a"], None))
+            .page("/p/2", 0, &list(&["c"], None))
+            .page("/p/3", 0, &list(&["d"], None))
+            .page("/d/a", 50, &detail("A"))
+            .local_fault("/d/c", 0)
+            .page("/d/d", 0, &detail("D")),
+    );
+    let crawl = Crawl::with_fetch(spider(WITH_DETAIL), CrawlOptions::default(), script);
+    let (events, error) = events_and_error(crawl).await;
+    assert_eq!(events, ["\"a\"", "done /p/1"]);
+    let error = error
+        .expect("the crawl ends with the local fault")
+        .to_string();
+    assert!(
+        error.starts_with("stopped at http://h.test/d/c: too many open files"),
+        "{error}"
+    );
 }

@@ -12,7 +12,8 @@
 //!    Crawl-delay longer than `max_delay` skips it instead (`hosts.rs`);
 //! 5. **concurrency** (`gate.rs`) — a global cap, taken *before* the host's slot so
 //!    that nothing waits between the slot and the socket; freed slots go to
-//!    the earliest list page's requests first;
+//!    the earliest list page's requests first; never more than the
+//!    file-descriptor budget holds (`fds.rs`);
 //! 6. **per-host rate** (`rate.rs`, `hosts.rs`) — the last wait before the
 //!    socket, so the slot time is the time the server sees;
 //! 7. **timeout** — connect to last byte, body included (`body.rs` streams it
@@ -30,6 +31,14 @@
 //! (`cookies.rs`). Proxies come from the environment (`HTTP_PROXY`,
 //! `HTTPS_PROXY`, `NO_PROXY`; see [`Fetcher::with_request`]).
 //!
+//! **Descriptors** (`fds.rs`, `pool.rs`): in-flight and idle connections
+//! share the process's open-file limit; a client serves a bounded number of
+//! hosts before a fresh one replaces it, so idle sockets cannot pile up
+//! across thousands of hosts. When this machine runs out anyway (EMFILE,
+//! ENFILE, ENOMEM, ENOBUFS), the fault is [`FetchErrorKind::Local`]:
+//! retried after the client is replaced, and never held against the host
+//! (robots.txt is not taken as unavailable).
+//!
 //! Numbers a server sends (Retry-After, Crawl-delay, Content-Length) are
 //! clamped before any arithmetic or allocation: nothing it says can panic a
 //! fetch or make trawl reserve memory it was only promised.
@@ -38,8 +47,10 @@ mod ask;
 mod body;
 mod cookies;
 mod error;
+mod fds;
 mod gate;
 mod hosts;
+mod pool;
 mod private;
 mod rate;
 mod retry;
@@ -59,6 +70,7 @@ use url::Url;
 pub use ask::{Ask, Body};
 pub use cookies::CookiesError;
 pub use error::{ClientError, FetchError, FetchErrorKind};
+pub use fds::raise_open_files_limit;
 pub(crate) use retry::Backoff;
 pub(crate) use robots::Robots;
 pub use robots::MAX_ROBOTS_BYTES;
@@ -67,6 +79,7 @@ pub(crate) use stream::BodyStream;
 use crate::spider::{Limits, RequestRule};
 use body::Cap;
 use cookies::Jar;
+use fds::{Budget, IDLE_TIMEOUT};
 use hosts::{Host, Hosts};
 
 /// What the crawl engine needs from the network: a page for a URL, with the
@@ -184,7 +197,8 @@ pub struct Fetcher {
 
 #[derive(Debug)]
 struct Inner {
-    client: reqwest::Client,
+    /// The HTTP client, replaced to close idle sockets (`pool.rs`).
+    pool: pool::Pool,
     hosts: Hosts,
     gate: gate::Gate,
     limits: Limits,
@@ -258,30 +272,23 @@ impl Fetcher {
     ) -> Result<Fetcher, ClientError> {
         let private = Arc::new(policy);
         let jar = request.cookies.then(|| Arc::new(Jar::default()));
-        let mut builder = reqwest::Client::builder();
-        if let Some(jar) = &jar {
-            builder = builder.cookie_provider(Arc::clone(jar));
+        let budget = Budget::new(fds::open_files_limit(), limits.concurrency.get());
+        if budget.in_flight < limits.concurrency.get() {
+            tracing::warn!(
+                "concurrency lowered from {} to {} to fit the open-file limit ({})",
+                limits.concurrency,
+                budget.in_flight,
+                fds::describe_limit()
+            );
         }
-        let resolver = private::Resolver {
-            policy: Arc::clone(&private),
-        };
-        let client = builder
-            .user_agent(limits.user_agent.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            .dns_resolver(Arc::new(resolver))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .pool_max_idle_per_host(limits.concurrency.get())
-            .connect_timeout(limits.timeout)
-            .tcp_nodelay(true)
-            .build()
+        let build = client_builder(limits, &jar, &private, budget);
+        let pool = pool::Pool::new(build, budget.hosts_per_pool)
             .map_err(|e| ClientError(FetchErrorKind::network(e).to_string()))?;
         Ok(Fetcher {
             inner: Arc::new(Inner {
-                client,
+                pool,
                 hosts: Hosts::new(limits.rate, limits.burst),
-                gate: gate::Gate::new(limits.concurrency.get()),
+                gate: gate::Gate::new(budget.in_flight),
                 limits: limits.clone(),
                 backoff: Backoff::default(),
                 stats: FetchStats::default(),
@@ -431,10 +438,12 @@ impl Fetcher {
         if !self.inner.limits.robots {
             return Ok(());
         }
+        // A local fault is not cached: the host's next request asks again.
         let robots = host
             .robots
-            .get_or_init(|| self.fetch_robots(host, url, turn))
-            .await;
+            .get_or_try_init(|| self.fetch_robots(host, url, turn))
+            .await
+            .map_err(|e| e.kind().clone().at(url))?;
         robots
             .check(url.as_str())
             .map_err(|why| FetchErrorKind::Robots(why).at(url))
@@ -452,7 +461,9 @@ impl Fetcher {
 
     /// Fetches robots.txt once for the host (SPEC §5: 4xx allows, 5xx or
     /// unreachable disallows), reading at most its first 500 KiB (RFC 9309 §2.5).
-    async fn fetch_robots(&self, host: &Host, url: &Url, turn: u64) -> Robots {
+    /// A local fault (this machine out of descriptors) is no answer about
+    /// the host: it is the error, and nothing is decided.
+    async fn fetch_robots(&self, host: &Host, url: &Url, turn: u64) -> Result<Robots, FetchError> {
         let cap = Cap::Lines(MAX_ROBOTS_BYTES);
         let mut robots_url = url.join("/robots.txt").expect("an http(s) URL has a root");
         let mut hop_host = self.inner.hosts.get(&robots_url);
@@ -483,12 +494,13 @@ impl Fetcher {
                 {
                     Robots::AllowAll
                 }
+                Err(e) if e.is_local() => return Err(e),
                 Err(e) => Robots::DisallowAll(e.kind().to_string()),
             };
             self.apply_crawl_delay(host, &robots);
-            return robots;
+            return Ok(robots);
         }
-        Robots::AllowAll
+        Ok(Robots::AllowAll)
     }
 
     /// A Crawl-delay slows the host only when it is longer than 1/rate (SPEC §3);
@@ -565,7 +577,7 @@ impl Fetcher {
 
     async fn exchange(&self, host: &Host, ask: &Ask, want: Want) -> Result<Answer, FetchErrorKind> {
         let url = &ask.url;
-        let client = &self.inner.client;
+        let (generation, client) = self.inner.pool.client(&hosts::host_key(url));
         let request = match &ask.body {
             None => client.get(url.clone()),
             Some(body) => client
@@ -573,11 +585,10 @@ impl Fetcher {
                 .header(CONTENT_TYPE, body.content_type)
                 .body(body.bytes.clone()),
         };
-        let response = request
-            .headers(ask.header_map()?)
-            .send()
-            .await
-            .map_err(FetchErrorKind::network)?;
+        let response = match request.headers(ask.header_map()?).send().await {
+            Ok(response) => response,
+            Err(e) => return Err(self.network_fault(generation, e)),
+        };
         let status = response.status();
         if status.is_redirection() {
             if let Some(location) = header(&response, LOCATION) {
@@ -614,6 +625,50 @@ impl Fetcher {
             text: body::decode(content_type.as_deref(), bytes),
         }))
     }
+}
+
+impl Fetcher {
+    /// A failed send, classified; a local fault replaces the client it used,
+    /// closing that pool's idle sockets before the retry (`pool.rs`).
+    fn network_fault(&self, generation: u64, error: reqwest::Error) -> FetchErrorKind {
+        let kind = FetchErrorKind::network(error);
+        if matches!(kind, FetchErrorKind::Local(_)) {
+            self.inner.pool.recycle(generation);
+        }
+        kind
+    }
+}
+
+/// How each of the crawl's clients is built: one configuration, so a fresh
+/// client (`pool.rs`) is the same client with no connections yet.
+fn client_builder(
+    limits: &Limits,
+    jar: &Option<Arc<Jar>>,
+    private: &Arc<private::Policy>,
+    budget: Budget,
+) -> pool::Build {
+    let (limits, jar, private) = (limits.clone(), jar.clone(), Arc::clone(private));
+    Box::new(move || {
+        let mut builder = reqwest::Client::builder();
+        if let Some(jar) = &jar {
+            builder = builder.cookie_provider(Arc::clone(jar));
+        }
+        let resolver = private::Resolver {
+            policy: Arc::clone(&private),
+        };
+        builder
+            .user_agent(limits.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .pool_max_idle_per_host(budget.idle_per_host)
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .connect_timeout(limits.timeout)
+            .tcp_nodelay(true)
+            .build()
+    })
 }
 
 /// Fails at once for a host that was skipped (SPEC §10 "Waiting").

@@ -161,19 +161,6 @@ fn describe_root(root: &Option<String>) -> String {
 /// its frontier has room, without a thread or a channel in between; stopping
 /// early is dropping it. After an error the iterator yields that error once,
 /// then `None`.
-///
-/// ```
-/// use trawl::extract::{Sitemap, SitemapKind};
-///
-/// let xml = r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
-///   <url><loc>https://example.com/a</loc><priority>0.8</priority></url>
-/// </urlset>"#;
-/// let sitemap = Sitemap::read(xml.as_bytes())?;
-/// assert_eq!(sitemap.kind(), SitemapKind::Urlset);
-/// let locs: Vec<String> = sitemap.map(|entry| entry.map(|e| e.loc)).collect::<Result<_, _>>()?;
-/// assert_eq!(locs, ["https://example.com/a"]);
-/// # Ok::<(), trawl::extract::SitemapError>(())
-/// ```
 pub struct Sitemap<R> {
     reader: Reader<TokenLimit<R>>,
     /// Holds one event at a time; [`TokenLimit`] keeps it under [`MAX_TEXT`].

@@ -31,7 +31,9 @@ pub use limits::{Limits, Rate};
 pub(crate) use request::BodyTemplate;
 pub use request::RequestRule;
 pub(crate) use starts::{Paging, Starts, Total};
-pub(crate) use values::{format_duration, parse_duration, parse_rate, parse_size};
+pub(crate) use values::format_duration;
+#[cfg(feature = "cli")]
+pub(crate) use values::{parse_duration, parse_rate, parse_size};
 
 /// A validated spider: where to start, how to page, what to extract, how politely.
 #[derive(Debug, Clone)]

@@ -56,6 +56,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 /// Parses a rate in requests per second, by [`Limits::check_rate`]'s rules.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub fn parse_rate(text: &str) -> Result<Rate, String> {
     let rate: f64 = text
         .trim()

@@ -17,9 +17,11 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use scraper::Html;
 use serde_json::{json, Value};
 use trawl::extract::{
-    extract_detail, extract_list, kind_of, Chain, CssRule, JsonPath, Kind, PageInfo, Read,
+    extract_detail, extract_list, kind_of, Chain, CssRule, JsonPath, Kind, PageInfo, Read, Sitemap,
 };
 use trawl::fetch::Robots;
+use trawl::spider::template::{fill_json, fill_text, placeholders, Values};
+use trawl::spider::{format_duration, parse_duration, parse_rate, parse_size};
 use trawl::Spider;
 use url::Url;
 
@@ -817,6 +819,202 @@ fn robots_longest_literal_rule_wins() {
         let best = rules
             .iter()
             .filter(|(pattern, _)| path.starts_with(pattern.as_str()))
+            .max_by_key(|(pattern, allow)| (pattern.len(), *allow));
+        let expected = best.is_none_or(|(_, allow)| *allow);
+        let robots = Robots::parse("trawl/0.1", text.as_bytes());
+        let got = robots.check(&format!("http://127.0.0.1:1{path}")).is_ok();
+        prop_assert_eq!(got, expected, "{} for {}", text, path);
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------- templates
+
+/// A piece of a start URL or body template, and what filling it gives.
+#[derive(Debug, Clone)]
+enum Piece {
+    Literal(String),
+    /// `{{` or `}}`: one brace.
+    Brace(char),
+    /// `{name}`: the value when `name` has one, else itself.
+    Name(String),
+}
+
+fn piece() -> impl Strategy<Value = Piece> {
+    prop_oneof![
+        "[^{}]{0,6}".prop_map(Piece::Literal),
+        prop::sample::select(&['{', '}'][..]).prop_map(Piece::Brace),
+        prop::sample::select(&["page", "offset", "q", "n", "unset", "_x1"][..])
+            .prop_map(|n| Piece::Name(n.to_string())),
+    ]
+}
+
+#[test]
+fn templates_fill_every_placeholder_and_nothing_else() {
+    let vars = vec![
+        ("q".to_string(), "a {q} b".to_string()),
+        ("n".to_string(), String::new()),
+    ];
+    let values = Values {
+        page: Some(3),
+        offset: Some(40),
+        vars: &vars,
+    };
+    let strategy = prop::collection::vec(piece(), 0..10);
+    check("template", 1000, strategy, |pieces| {
+        let (mut text, mut expected, mut names) = (String::new(), String::new(), Vec::new());
+        for piece in &pieces {
+            match piece {
+                Piece::Literal(s) => (text.push_str(s), expected.push_str(s)).1,
+                Piece::Brace(c) => (text.extend([*c, *c]), expected.push(*c)).1,
+                Piece::Name(name) => {
+                    text.push_str(&format!("{{{name}}}"));
+                    names.push(name.clone());
+                    expected.push_str(match name.as_str() {
+                        "page" => "3",
+                        "offset" => "40",
+                        "q" => "a {q} b",
+                        "n" => "",
+                        _ => "",
+                    });
+                    if !["page", "offset", "q", "n"].contains(&name.as_str()) {
+                        expected.push_str(&format!("{{{name}}}"));
+                    }
+                }
+            }
+        }
+        prop_assert_eq!(fill_text(&text, &values), expected, "{}", text);
+        prop_assert_eq!(placeholders(&text), names, "{}", text);
+        let body = json!({ "k": text.clone(), "a": [text.clone(), 1] });
+        let _ = fill_json(&body, &values);
+        Ok(())
+    });
+}
+
+#[test]
+fn any_text_fills_without_panic() {
+    let values = Values {
+        page: Some(u64::MAX),
+        offset: None,
+        vars: &[],
+    };
+    check("template-noise", 1000, wild_text(), |text| {
+        let filled = fill_text(&text, &values);
+        if !text.contains(['{', '}']) {
+            prop_assert_eq!(filled, text);
+        }
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------- durations, sizes, rates
+
+#[test]
+fn durations_sizes_and_rates_parse_or_say_why() {
+    let number = prop_oneof![
+        "[0-9.]{0,25}",
+        any::<f64>().prop_map(|f| f.to_string()),
+        any::<u64>().prop_map(|n| n.to_string()),
+    ];
+    let unit = prop_oneof!["(ms|s|m|h|b|kb|MiB|GiB|GB| s|)", wild_text(),];
+    check("values", 1000, (number, unit), |(number, unit)| {
+        let text = format!("{number}{unit}");
+        match parse_duration(&text) {
+            // What `trawl check` shows reads back as the same duration.
+            Ok(d) => prop_assert_eq!(parse_duration(&format_duration(d)), Ok(d), "{}", text),
+            Err(e) => prop_assert!(e.contains(text.trim()), "{e}"),
+        }
+        if let Err(e) = parse_size(&text) {
+            prop_assert!(e.contains(text.trim()), "{e}");
+        }
+        if let Err(e) = parse_rate(&text) {
+            prop_assert!(!e.is_empty());
+        }
+        Ok(())
+    });
+}
+
+// ---------------------------------------------------------------- sitemaps
+
+/// A sitemap or index with generated entries, sometimes cut or corrupted.
+fn sitemap_xml() -> impl Strategy<Value = Vec<u8>> {
+    let child = prop_oneof![
+        "[a-z:/.?=&]{0,12}".prop_map(|s| format!("<loc>{s}</loc>")),
+        "[0-9T:+-]{0,12}".prop_map(|s| format!("<lastmod>{s}</lastmod>")),
+        "[0-9.]{0,4}".prop_map(|s| format!("<priority>{s}</priority>")),
+        Just("<loc><![CDATA[http://127.0.0.1:1/a?b=1&c=2]]></loc>".to_string()),
+        Just("<x:loc xmlns:x=\"y\">z</x:loc>".to_string()),
+        wild_text(),
+    ];
+    let entry = (
+        prop::sample::select(&["url", "sitemap", "u"][..]),
+        prop::collection::vec(child, 0..4),
+    )
+        .prop_map(|(tag, children)| format!("<{tag}>{}</{tag}>", children.concat()));
+    let root = prop::sample::select(&["urlset", "sitemapindex", "rss", ""][..]);
+    (root, prop::collection::vec(entry, 0..6), any::<u8>(), any::<usize>()).prop_map(
+        |(root, entries, cut, at)| {
+            let mut xml = format!(
+                "<?xml version=\"1.0\"?><{root} xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{}</{root}>",
+                entries.concat()
+            )
+            .into_bytes();
+            match cut % 4 {
+                0 => xml.truncate(at % (xml.len() + 1)),
+                1 => {
+                    let at = at % xml.len();
+                    xml[at] = cut;
+                }
+                _ => {}
+            }
+            xml
+        },
+    )
+}
+
+#[test]
+fn sitemaps_read_or_say_why() {
+    check("sitemap", 500, sitemap_xml(), |xml| {
+        match Sitemap::read(&xml[..]) {
+            Ok(sitemap) => {
+                for entry in sitemap.take(100) {
+                    match entry {
+                        Ok(entry) => prop_assert!(!entry.loc.is_empty()),
+                        Err(e) => prop_assert!(!e.to_string().is_empty()),
+                    }
+                }
+            }
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+        Ok(())
+    });
+}
+
+/// Rules with `*` and a final `$`, against a regex built from each
+/// pattern: the longest pattern that matches wins (its `*` and `$` count,
+/// as in Google's parser), `allow` on a tie.
+#[test]
+fn robots_wildcard_rules_match_as_their_regex() {
+    let rule = ("/[ab/*]{0,5}\\$?", any::<bool>());
+    let strategy = (prop::collection::vec(rule, 0..6), "/[ab/]{0,8}");
+    check("robots-wildcards", 500, strategy, |(rules, path)| {
+        let mut text = String::from("User-agent: *\n");
+        for (pattern, allow) in &rules {
+            let verb = if *allow { "Allow" } else { "Disallow" };
+            text.push_str(&format!("{verb}: {pattern}\n"));
+        }
+        let matches = |pattern: &str| {
+            let (body, anchored) = match pattern.strip_suffix('$') {
+                Some(body) => (body, "$"),
+                None => (pattern, ""),
+            };
+            let body: Vec<String> = body.split('*').map(regex::escape).collect();
+            let re = regex::Regex::new(&format!("^{}{anchored}", body.join(".*")));
+            re.expect("a regex").is_match(&path)
+        };
+        let best = rules
+            .iter()
+            .filter(|(pattern, _)| matches(pattern))
             .max_by_key(|(pattern, allow)| (pattern.len(), *allow));
         let expected = best.is_none_or(|(_, allow)| *allow);
         let robots = Robots::parse("trawl/0.1", text.as_bytes());

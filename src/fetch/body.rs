@@ -234,3 +234,103 @@ mod tests {
         assert_eq!(decode(None, b"bad \xFF byte".to_vec()), "bad \u{FFFD} byte");
     }
 }
+
+/// Generated Content-Length claims, Content-Type charsets, bodies and gzip
+/// streams (SPEC §10 "Bounds"): nothing a server sends sizes a buffer past
+/// the cap, and any bytes under any label decode to text.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::proptest_run::check;
+
+    #[test]
+    fn a_claimed_length_never_sizes_the_buffer_past_the_caps() {
+        let strategy = (proptest::option::of(any::<u64>()), any::<u64>());
+        check("content-length", 5000, strategy, |(claimed, limit)| {
+            let capacity = initial_capacity(claimed, limit) as u64;
+            prop_assert!(capacity <= MAX_PREALLOCATE && capacity <= limit);
+            Ok(())
+        });
+    }
+
+    /// A Content-Type value: real and made-up labels, quoted or not, in
+    /// any case and place, or noise.
+    fn content_type() -> impl Strategy<Value = String> {
+        let label = prop_oneof![
+            prop::sample::select(
+                &[
+                    "utf-8",
+                    "UTF8",
+                    "latin1",
+                    "windows-1252",
+                    "shift_jis",
+                    "euc-kr",
+                    "gb18030",
+                    "big5",
+                    "utf-16",
+                    "utf-16be",
+                    "iso-2022-jp",
+                    "iso-2022-kr",
+                    "replacement",
+                    "x-user-defined",
+                    "koi8-r",
+                    "",
+                ][..]
+            )
+            .prop_map(str::to_string),
+            "\\PC{0,10}",
+        ];
+        prop_oneof![
+            (label, "[ \"']{0,2}", "(; q=1)?").prop_map(|(label, quote, tail)| {
+                format!("text/html;charset={quote}{label}{quote}{tail}")
+            }),
+            any::<String>(),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..300),
+            "\\PC{0,40}".prop_map(String::into_bytes),
+            (
+                "[a-z0-9_-]{0,12}",
+                prop::collection::vec(any::<u8>(), 0..40)
+            )
+                .prop_map(|(label, tail)| {
+                    let mut body = format!("<meta charset=\"{label}\"><p>").into_bytes();
+                    body.extend(tail);
+                    body
+                }),
+        ]
+    }
+
+    #[test]
+    fn any_bytes_under_any_charset_decode_to_text() {
+        let strategy = (proptest::option::of(content_type()), body());
+        check("charset", 2000, strategy, |(content_type, body)| {
+            let text = decode(content_type.as_deref(), body.clone());
+            // UTF-8 declared and sent arrives unchanged.
+            let declared_utf8 = content_type.as_deref() == Some("text/html;charset=utf-8");
+            if let (true, Ok(sent)) = (declared_utf8, std::str::from_utf8(&body)) {
+                prop_assert_eq!(text, sent.trim_start_matches('\u{feff}'));
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn any_gzip_body_inflates_within_the_limit_or_says_why() {
+        let strategy = (prop::collection::vec(any::<u8>(), 0..200), 0..400u64);
+        check("gzip", 2000, strategy, |(mut tail, limit)| {
+            let mut body = GZIP_MAGIC.to_vec();
+            body.append(&mut tail);
+            match gunzip_if_gzip(body, limit) {
+                Ok(plain) => prop_assert!(plain.len() as u64 <= limit),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            Ok(())
+        });
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252, X_USER_DEFINED};
 use flate2::bufread::MultiGzDecoder;
 
 use super::FetchErrorKind;
@@ -135,8 +135,21 @@ fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
         let end = value
             .find(|c: char| !(c.is_ascii_alphanumeric() || "-_:.".contains(c)))
             .unwrap_or(value.len());
-        Encoding::for_label(&value.as_bytes()[..end])
+        Encoding::for_label(&value.as_bytes()[..end]).map(ascii_found)
     })
+}
+
+/// A `<meta>` found by an ASCII scan cannot be in UTF-16, so a page
+/// declaring it is read as UTF-8, and `x-user-defined` as windows-1252
+/// (the HTML standard's prescan, "get an encoding").
+fn ascii_found(encoding: &'static Encoding) -> &'static Encoding {
+    if encoding == UTF_16LE || encoding == UTF_16BE {
+        return UTF_8;
+    }
+    if encoding == X_USER_DEFINED {
+        return WINDOWS_1252;
+    }
+    encoding
 }
 
 #[cfg(test)]
@@ -233,6 +246,18 @@ mod tests {
         assert_eq!(decode(None, b"\xEF\xBB\xBFbom".to_vec()), "bom");
         assert_eq!(decode(None, b"bad \xFF byte".to_vec()), "bad \u{FFFD} byte");
     }
+
+    /// Caught by the meta-charset property: an ASCII page whose `<meta>` said
+    /// UTF-16 was read as UTF-16, every two bytes one CJK character.
+    #[test]
+    fn a_meta_charset_of_utf_16_reads_as_utf_8() {
+        for label in ["utf-16", "utf-16be", "UTF-16LE"] {
+            let page = format!("<meta charset=\"{label}\"><p>café</p>");
+            assert_eq!(decode(None, page.clone().into_bytes()), page);
+        }
+        let page = b"<meta charset=x-user-defined><p>caf\xe9</p>";
+        assert!(decode(None, page.to_vec()).ends_with("café</p>"));
+    }
 }
 
 /// Generated Content-Length claims, Content-Type charsets, bodies and gzip
@@ -241,6 +266,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use proptest::prelude::*;
+
+    use encoding_rs::{ISO_2022_JP, REPLACEMENT};
 
     use super::*;
     use crate::proptest_run::check;
@@ -315,6 +342,26 @@ mod properties {
             let declared_utf8 = content_type.as_deref() == Some("text/html;charset=utf-8");
             if let (true, Ok(sent)) = (declared_utf8, std::str::from_utf8(&body)) {
                 prop_assert_eq!(text, sent.trim_start_matches('\u{feff}'));
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_ascii_page_reads_as_itself_under_its_meta_charset() {
+        let label = prop_oneof![
+            "[a-z0-9_-]{0,12}",
+            prop::sample::select(&["utf-16", "UTF-16BE", "x-user-defined", "latin1"][..])
+                .prop_map(str::to_string),
+        ];
+        let strategy = (label, "[ -~]{0,40}");
+        check("meta-charset", 2000, strategy, |(label, text)| {
+            let page = format!("<meta charset=\"{label}\"><p>{text}");
+            let declared = Encoding::for_label(label.as_bytes());
+            // ISO-2022-JP reads `~` and `\\` otherwise; the replacement
+            // encoding (iso-2022-kr …) refuses the page on purpose.
+            if declared.is_none_or(|e| e != ISO_2022_JP && e != REPLACEMENT) {
+                prop_assert_eq!(decode(None, page.clone().into_bytes()), page);
             }
             Ok(())
         });

@@ -48,6 +48,9 @@ pub mod sink;
 pub mod spider;
 pub mod state;
 
+#[cfg(test)]
+mod proptest_run;
+
 pub use crawl::{Crawl, CrawlError, CrawlOptions, Record, Summary};
 pub use fetch::{FetchError, Fetcher};
 pub use job::{Job, JobError, Outcome};

@@ -1,6 +1,8 @@
 //! Scrapy/parsel-style selectors: `CSS`, `CSS::text`, `CSS::attr(NAME)`,
 //! `CSS::html`, each optionally ending in `[]` for every match.
 
+use cssparser::ToCss;
+use scraper::error::SelectorErrorKind;
 use scraper::{ElementRef, Selector};
 use serde_json::Value;
 use url::Url;
@@ -131,14 +133,25 @@ impl CssRule {
 
 /// Compiles a CSS selector; the error is one line a user can act on.
 pub(crate) fn compile(css: &str) -> Result<Selector, String> {
-    Selector::parse(css).map_err(|e| {
-        let detail = e.to_string();
-        // Some of the parser's errors are unhelpful boilerplate; leave those out.
-        match detail.contains("report this") || detail.contains('\n') {
-            true => format!("a CSS selector, found `{css}`, which does not parse"),
-            false => format!("a CSS selector, found `{css}` ({detail})"),
-        }
+    Selector::parse(css).map_err(|e| match reason(&e) {
+        Some(reason) => format!("a CSS selector, found `{css}` ({reason})"),
+        None => format!("a CSS selector, found `{css}`, which does not parse"),
     })
+}
+
+/// What is wrong, in our words: scraper's own `Display` panics on some
+/// tokens (`A<`, `a!`) and is boilerplate for others, so it is never used.
+fn reason(error: &SelectorErrorKind<'_>) -> Option<String> {
+    match error {
+        SelectorErrorKind::UnexpectedToken(token)
+        | SelectorErrorKind::ExpectedColonOnPseudoElement(token)
+        | SelectorErrorKind::ExpectedIdentityOnPseudoElement(token) => {
+            Some(format!("unexpected `{}`", token.to_css_string()))
+        }
+        SelectorErrorKind::EndOfLine => Some("it ends too early".to_string()),
+        SelectorErrorKind::InvalidAtRule(rule) => Some(format!("unexpected `@{rule}`")),
+        _ => None,
+    }
 }
 
 fn split_output(text: &str) -> Result<(&str, Output), String> {
@@ -268,5 +281,17 @@ mod tests {
         }
         assert!(CssRule::parse(":scope").unwrap().selector().is_none());
         assert!(CssRule::parse("::attr(id)").unwrap().selector().is_none());
+    }
+
+    /// Found by `tests/properties.rs`: scraper's error text panicked on a
+    /// `Delim` token, so `item = 'A<'` crashed the spider file's loading.
+    #[test]
+    fn a_selector_with_a_stray_delimiter_is_an_error_not_a_panic() {
+        for (bad, shown) in [("A<", "`<`"), ("a!", "`!`"), ("a url(x)", "url(x)")] {
+            let error = CssRule::parse(bad).expect_err(bad);
+            assert!(error.contains(bad) && error.contains(shown), "{error}");
+        }
+        let error = CssRule::parse("div:").expect_err("div:");
+        assert!(error.contains("ends too early"), "{error}");
     }
 }

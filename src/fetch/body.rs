@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use encoding_rs::{Encoding, UTF_8};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252, X_USER_DEFINED};
 use flate2::bufread::MultiGzDecoder;
 
 use super::FetchErrorKind;
@@ -135,8 +135,21 @@ fn meta_charset(body: &[u8]) -> Option<&'static Encoding> {
         let end = value
             .find(|c: char| !(c.is_ascii_alphanumeric() || "-_:.".contains(c)))
             .unwrap_or(value.len());
-        Encoding::for_label(&value.as_bytes()[..end])
+        Encoding::for_label(&value.as_bytes()[..end]).map(ascii_found)
     })
+}
+
+/// A `<meta>` found by an ASCII scan cannot be in UTF-16, so a page
+/// declaring it is read as UTF-8, and `x-user-defined` as windows-1252
+/// (the HTML standard's prescan, "get an encoding").
+fn ascii_found(encoding: &'static Encoding) -> &'static Encoding {
+    if encoding == UTF_16LE || encoding == UTF_16BE {
+        return UTF_8;
+    }
+    if encoding == X_USER_DEFINED {
+        return WINDOWS_1252;
+    }
+    encoding
 }
 
 #[cfg(test)]
@@ -232,5 +245,139 @@ mod tests {
         assert!(decode(Some("text/html;charset=windows-1252"), conflict.to_vec()).contains("café"));
         assert_eq!(decode(None, b"\xEF\xBB\xBFbom".to_vec()), "bom");
         assert_eq!(decode(None, b"bad \xFF byte".to_vec()), "bad \u{FFFD} byte");
+    }
+
+    /// Caught by the meta-charset property: an ASCII page whose `<meta>` said
+    /// UTF-16 was read as UTF-16, every two bytes one CJK character.
+    #[test]
+    fn a_meta_charset_of_utf_16_reads_as_utf_8() {
+        for label in ["utf-16", "utf-16be", "UTF-16LE"] {
+            let page = format!("<meta charset=\"{label}\"><p>café</p>");
+            assert_eq!(decode(None, page.clone().into_bytes()), page);
+        }
+        let page = b"<meta charset=x-user-defined><p>caf\xe9</p>";
+        assert!(decode(None, page.to_vec()).ends_with("café</p>"));
+    }
+}
+
+/// Generated Content-Length claims, Content-Type charsets, bodies and gzip
+/// streams (SPEC §10 "Bounds"): nothing a server sends sizes a buffer past
+/// the cap, and any bytes under any label decode to text.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use encoding_rs::{ISO_2022_JP, REPLACEMENT};
+
+    use super::*;
+    use crate::proptest_run::check;
+
+    #[test]
+    fn a_claimed_length_never_sizes_the_buffer_past_the_caps() {
+        let strategy = (proptest::option::of(any::<u64>()), any::<u64>());
+        check("content-length", 5000, strategy, |(claimed, limit)| {
+            let capacity = initial_capacity(claimed, limit) as u64;
+            prop_assert!(capacity <= MAX_PREALLOCATE && capacity <= limit);
+            Ok(())
+        });
+    }
+
+    /// A Content-Type value: real and made-up labels, quoted or not, in
+    /// any case and place, or noise.
+    fn content_type() -> impl Strategy<Value = String> {
+        let label = prop_oneof![
+            prop::sample::select(
+                &[
+                    "utf-8",
+                    "UTF8",
+                    "latin1",
+                    "windows-1252",
+                    "shift_jis",
+                    "euc-kr",
+                    "gb18030",
+                    "big5",
+                    "utf-16",
+                    "utf-16be",
+                    "iso-2022-jp",
+                    "iso-2022-kr",
+                    "replacement",
+                    "x-user-defined",
+                    "koi8-r",
+                    "",
+                ][..]
+            )
+            .prop_map(str::to_string),
+            "\\PC{0,10}",
+        ];
+        prop_oneof![
+            (label, "[ \"']{0,2}", "(; q=1)?").prop_map(|(label, quote, tail)| {
+                format!("text/html;charset={quote}{label}{quote}{tail}")
+            }),
+            any::<String>(),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..300),
+            "\\PC{0,40}".prop_map(String::into_bytes),
+            (
+                "[a-z0-9_-]{0,12}",
+                prop::collection::vec(any::<u8>(), 0..40)
+            )
+                .prop_map(|(label, tail)| {
+                    let mut body = format!("<meta charset=\"{label}\"><p>").into_bytes();
+                    body.extend(tail);
+                    body
+                }),
+        ]
+    }
+
+    #[test]
+    fn any_bytes_under_any_charset_decode_to_text() {
+        let strategy = (proptest::option::of(content_type()), body());
+        check("charset", 2000, strategy, |(content_type, body)| {
+            let text = decode(content_type.as_deref(), body.clone());
+            // UTF-8 declared and sent arrives unchanged.
+            let declared_utf8 = content_type.as_deref() == Some("text/html;charset=utf-8");
+            if let (true, Ok(sent)) = (declared_utf8, std::str::from_utf8(&body)) {
+                prop_assert_eq!(text, sent.trim_start_matches('\u{feff}'));
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_ascii_page_reads_as_itself_under_its_meta_charset() {
+        let label = prop_oneof![
+            "[a-z0-9_-]{0,12}",
+            prop::sample::select(&["utf-16", "UTF-16BE", "x-user-defined", "latin1"][..])
+                .prop_map(str::to_string),
+        ];
+        let strategy = (label, "[ -~]{0,40}");
+        check("meta-charset", 2000, strategy, |(label, text)| {
+            let page = format!("<meta charset=\"{label}\"><p>{text}");
+            let declared = Encoding::for_label(label.as_bytes());
+            // ISO-2022-JP reads `~` and `\\` otherwise; the replacement
+            // encoding (iso-2022-kr …) refuses the page on purpose.
+            if declared.is_none_or(|e| e != ISO_2022_JP && e != REPLACEMENT) {
+                prop_assert_eq!(decode(None, page.clone().into_bytes()), page);
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn any_gzip_body_inflates_within_the_limit_or_says_why() {
+        let strategy = (prop::collection::vec(any::<u8>(), 0..200), 0..400u64);
+        check("gzip", 2000, strategy, |(mut tail, limit)| {
+            let mut body = GZIP_MAGIC.to_vec();
+            body.append(&mut tail);
+            match gunzip_if_gzip(body, limit) {
+                Ok(plain) => prop_assert!(plain.len() as u64 <= limit),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+            Ok(())
+        });
     }
 }

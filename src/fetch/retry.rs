@@ -118,3 +118,58 @@ mod tests {
         assert_eq!(retried, [429, 500, 502, 503, 504]);
     }
 }
+
+/// Generated Retry-After values (SPEC §10 "Bounds"): any header text is a
+/// wait or nothing, never a panic; digits are that many seconds (or the
+/// most a `u64` holds); an HTTP date is the time until it.
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::proptest_run::check;
+
+    fn now() -> SystemTime {
+        httpdate::parse_http_date("Wed, 21 Oct 2026 07:28:00 GMT").expect("a date")
+    }
+
+    #[test]
+    fn any_header_text_is_a_wait_or_nothing() {
+        let text = prop_oneof![
+            any::<String>(),
+            "[ 0-9.eE+-]{0,30}",
+            "(Mon|Wed|Fri|Xyz), [0-9]{1,3} (Jan|Feb|Oct|Foo) [0-9]{1,6} [0-9:]{0,9} (GMT|UTC|)",
+        ];
+        check("retry-after", 2000, text, |text| {
+            let wait = parse_retry_after(&text, now());
+            let digits = text.trim();
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                let seconds = digits.parse().unwrap_or(u64::MAX);
+                prop_assert_eq!(wait, Some(Duration::from_secs(seconds)));
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn seconds_and_dates_read_back() {
+        let strategy = (any::<u64>(), 0..100_000_000u64, any::<bool>());
+        check(
+            "retry-after-exact",
+            2000,
+            strategy,
+            |(seconds, ahead, padded)| {
+                let text = match padded {
+                    true => format!(" {seconds}\t"),
+                    false => seconds.to_string(),
+                };
+                let wait = parse_retry_after(&text, now());
+                prop_assert_eq!(wait, Some(Duration::from_secs(seconds)));
+                let date = httpdate::fmt_http_date(now() + Duration::from_secs(ahead));
+                let wait = parse_retry_after(&date, now());
+                prop_assert_eq!(wait, Some(Duration::from_secs(ahead)), "{}", date);
+                Ok(())
+            },
+        );
+    }
+}

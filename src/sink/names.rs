@@ -152,3 +152,78 @@ mod tests {
         assert_eq!(names.column("name"), "name");
     }
 }
+
+/// Generated keys (SPEC §10 "Databases"): whatever keys a server sends, each
+/// gets one column, the same each time, distinct from every other without
+/// case, never `_key`, non-empty and free of control characters.
+#[cfg(test)]
+mod properties {
+    use std::collections::HashSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::proptest_run::check;
+
+    /// Keys like a JSON API's, and keys no API should send: case variants,
+    /// `_key`, suffix look-alikes, control characters, long and multibyte.
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z_]{0,4}(_[0-9])?",
+            Just("_key".to_string()),
+            Just("_KEY".to_string()),
+            "\\PC{0,8}",
+            "[a-z\\x00-\\x1f\\x7f]{0,6}",
+            "[aA]{50,70}(_[0-9])?",
+            "[éÉİı]{20,40}",
+        ]
+    }
+
+    #[test]
+    fn any_keys_map_to_distinct_valid_columns() {
+        // Each key again in upper case: the collisions SQL's case folding makes.
+        let strategy = prop::collection::vec(key(), 0..12).prop_map(|keys| {
+            let upper: Vec<String> = keys.iter().map(|k| k.to_uppercase()).collect();
+            [keys, upper].concat()
+        });
+        check("column-names", 500, strategy, |keys| {
+            let mut names = ColumnNames::new();
+            let columns: Vec<String> = keys.iter().map(|k| names.column(k)).collect();
+            let mut folded = HashSet::new();
+            for (key, column) in keys.iter().zip(&columns) {
+                prop_assert_eq!(&names.column(key), column, "the same every time");
+                prop_assert!(!column.is_empty() && !column.contains(char::is_control));
+                // Not yet `column.len() <= MAX_NAME`: see the ignored test below.
+                prop_assert!(!column.eq_ignore_ascii_case("_key"), "{key:?}");
+                folded.insert(column.to_lowercase());
+            }
+            let distinct: HashSet<&String> = keys.iter().collect();
+            prop_assert_eq!(folded.len(), distinct.len(), "{:?} → {:?}", keys, columns);
+            // Another run over the same keys gives the same columns.
+            let mut again = ColumnNames::new();
+            let second: Vec<String> = keys.iter().map(|k| again.column(k)).collect();
+            prop_assert_eq!(second, columns);
+            Ok(())
+        });
+    }
+
+    /// Found by the property above, not yet fixed (src/sink/ is another
+    /// change's): a 62- or 63-byte name that collides gets `_2` past 63
+    /// bytes, which PostgreSQL cuts, so `C×62` → `C×62_2` → `C×62_`, the
+    /// column of a field named `C×62_`. The fix: cut the base before the
+    /// suffix, `format!("{}_{n}", cut_at(base, MAX_NAME - suffix_len))`.
+    #[test]
+    #[ignore = "names.rs: a suffixed name can pass 63 bytes; fix described in issue 11's report"]
+    fn a_suffixed_long_name_stays_within_63_bytes() {
+        let mut names = ColumnNames::new();
+        let lower = format!("{}_0", "a".repeat(60));
+        let upper = lower.to_uppercase();
+        assert_eq!(names.column(&lower), lower);
+        let column = names.column(&upper);
+        assert!(
+            column.len() <= MAX_NAME,
+            "{column} is {} bytes",
+            column.len()
+        );
+    }
+}

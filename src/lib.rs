@@ -49,6 +49,8 @@ pub mod spider;
 pub mod state;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod proptest_run;
 
 pub use crawl::{Crawl, CrawlError, CrawlOptions, Record, Summary};

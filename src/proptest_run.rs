@@ -1,6 +1,5 @@
-//! The runner of the crate-private property tests (`mod properties` next
-//! to the code they test); `tests/properties.rs` has the same for the
-//! public API. Test builds only.
+//! The runner of the property tests (`src/properties.rs`, and `mod
+//! properties` next to the code they test). Test builds only.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -13,6 +13,10 @@ mod page;
 mod sitemap;
 
 pub(crate) use css::compile as compile_css;
+#[cfg(test)]
+pub(crate) use css::CssRule;
+#[cfg(test)]
+pub(crate) use field::kind_of;
 pub(crate) use field::{Field, Input, PageInfo, Read, ReadError, Scope};
 pub(crate) use filter::{split_pipe, Chain};
 pub(crate) use json::JsonPath;
@@ -23,6 +27,8 @@ pub(crate) use page::{
     ItemRule, JsonSource, Keep, ListRule,
 };
 pub(crate) use sitemap::maybe_gunzip;
+#[cfg(test)]
+pub(crate) use sitemap::Sitemap;
 
 /// The fields of one record, in the order the spider declares them.
 pub type Fields = serde_json::Map<String, serde_json::Value>;

@@ -1,61 +1,30 @@
 //! SPEC §10 "Bounds", by generated input: whatever a spider file or a server
-//! holds, the public parsers either work or give a clear error, and nothing
+//! holds, the parsers either work or give a clear error, and nothing
 //! panics. Each property runs a few hundred generated inputs in `cargo test`;
 //! `bench/fuzz` runs the same properties with many more (`PROPTEST_CASES`).
 //!
-//! The crate-private parts (column names, Retry-After, Content-Length,
-//! charsets, template filling, the robots.txt rule set) have their own
-//! properties next to them, under `mod properties`.
+//! Spider files, selectors, filters, JSON paths, pages, robots.txt,
+//! templates, durations and sitemaps are here; column names, Retry-After,
+//! Content-Length, charsets and gzip have theirs next to the code, under
+//! `mod properties`. Test builds only.
 //!
 //! Every property prints `property NAME: N inputs` (with `--nocapture`), which
 //! `bench/fuzz` sums into its report.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use scraper::Html;
-use serde_json::{json, Value};
-use trawl::extract::{
+use crate::extract::{
     extract_detail, extract_list, kind_of, Chain, CssRule, JsonPath, Kind, PageInfo, Read, Sitemap,
 };
-use trawl::fetch::Robots;
-use trawl::spider::template::{fill_json, fill_text, placeholders, Values};
-use trawl::spider::{format_duration, parse_duration, parse_rate, parse_size};
-use trawl::Spider;
+use crate::fetch::Robots;
+use crate::spider::template::{fill_json, fill_text, placeholders, Values};
+use crate::spider::{format_duration, parse_duration, parse_rate, parse_size};
+use crate::Spider;
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use scraper::Html;
+use serde_json::{json, Value};
 use url::Url;
 
-// ---------------------------------------------------------------- the runner
-
-/// Runs `test` on `cases` inputs from `strategy` (or `PROPTEST_CASES` of
-/// them), prints how many inputs it tried, and fails with the shrunk input.
-fn check<S: Strategy>(
-    name: &str,
-    cases: u32,
-    strategy: S,
-    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
-) {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(cases);
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let tried = AtomicU64::new(0);
-    let result = TestRunner::new(config).run(&strategy, |input| {
-        tried.fetch_add(1, Ordering::Relaxed);
-        test(input)
-    });
-    let tried = tried.load(Ordering::Relaxed);
-    let failures = u32::from(result.is_err());
-    println!("property {name}: {tried} inputs, {failures} failures");
-    if let Err(e) = result {
-        panic!("property {name}: {e}");
-    }
-}
+use crate::proptest_run::check;
 
 // ---------------------------------------------------------------- generators
 

@@ -40,7 +40,7 @@ pub(crate) use request::Request;
 pub use summary::{Failure, Summary};
 
 use crate::extract::Fields;
-use crate::fetch::{Fetch, Fetcher};
+use crate::fetch::{ClientError, Fetch, Fetcher};
 use crate::spider::Spider;
 use summary::Counters;
 
@@ -50,7 +50,7 @@ use summary::Counters;
 pub enum CrawlError {
     /// The HTTP client could not be built (e.g. no TLS roots).
     #[error("cannot set up the HTTP client: {0}")]
-    Client(String),
+    Client(#[source] ClientError),
     /// No list page of the crawl could be fetched: every start failed
     /// (refused, unreachable, an HTTP error). A crawl that got nothing is
     /// not a success (SPEC §10).
@@ -178,7 +178,7 @@ impl Crawl {
         // A start on a private network allows it for the crawl (SPEC §10).
         let starts: Vec<&str> = spider.starts.templates.iter().map(String::as_str).collect();
         let fetcher = Fetcher::with_starts(&spider.limits, &spider.request, &starts)
-            .map_err(|e| CrawlError::Client(e.to_string()))?;
+            .map_err(CrawlError::Client)?;
         // A resumed crawl goes on in the session it had (SPEC §7).
         if let Some(saved) = options.resume.as_ref().and_then(|r| r.cookies.as_deref()) {
             if let Err(e) = fetcher.load_cookies(saved) {

@@ -238,7 +238,7 @@ impl Sink {
                 .map_err(|e| fail(&format!("cannot open the file for writing ({e})")))
         };
         // Databases: the spider's fields under their columns' names.
-        let mut names = names::ColumnNames::new();
+        let mut names = names::ColumnNames::new(max_field_columns(&target));
         let db_columns: Vec<Column> = options
             .columns
             .iter()
@@ -361,7 +361,7 @@ impl Sink {
 
     /// Writes one record (buffered until the next checkpoint).
     pub async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
-        let renamed = self.names.as_mut().and_then(|names| names.rename(record));
+        let renamed = self.names.as_mut().and_then(|names| names.row(record));
         let record = renamed.as_ref().unwrap_or(record);
         let result = match &mut self.writer {
             Writer::Lines(w) => return w.write(record).map_err(|e| io_failure(&self.target, e)),
@@ -443,6 +443,16 @@ impl Writer {
             Writer::Array(w) => w.open_file(),
             Writer::Sqlite(_) | Writer::Postgres(_) => None,
         }
+    }
+}
+
+/// The most field columns a table of `target` gets (besides `_key` and
+/// `_more`); past it, fields go into `_more` (see `names`).
+fn max_field_columns(target: &Target) -> usize {
+    match target {
+        Target::Sqlite(_) => sqlite::MAX_FIELD_COLUMNS,
+        Target::Postgres(_) => postgres::MAX_FIELD_COLUMNS,
+        _ => usize::MAX,
     }
 }
 

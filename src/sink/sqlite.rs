@@ -20,9 +20,16 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::cell::{fit, Cell, Misfits, Storage};
 use super::mark::Tamper;
+use super::names::MORE;
 use super::{quote, row_key, update_set, Column};
 use crate::crawl::Record;
 use crate::extract::Kind;
+
+/// The most columns a table gets for fields (besides `_key` and `_more`).
+/// SQLite allows 2,000 columns (`SQLITE_MAX_COLUMN` of the bundled build;
+/// a test checks it), and a `SELECT *` over a join is bound by the same
+/// limit: half leaves room to join the table with another.
+pub const MAX_FIELD_COLUMNS: usize = 1000;
 
 /// An SQLite table that takes records; a transaction stays open between checkpoints.
 pub struct SqliteSink {
@@ -128,8 +135,14 @@ impl SqliteSink {
             .cloned()
             .collect();
         for name in fresh {
-            // Undeclared: no type, so each value keeps its own (as before types).
-            self.add_column(&name, "")?;
+            // Undeclared: no type, so each value keeps its own (as before
+            // types); `_more` holds JSON text.
+            let ty = if name == MORE {
+                sql_type(Kind::Json)
+            } else {
+                ""
+            };
+            self.add_column(&name, ty)?;
         }
         if !self.in_transaction {
             self.conn

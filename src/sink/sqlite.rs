@@ -134,6 +134,13 @@ impl SqliteSink {
             .filter(|k| !self.columns.contains(k))
             .cloned()
             .collect();
+        // Columns are added in the transaction too: one sync for all of them.
+        if !self.in_transaction {
+            self.conn
+                .execute_batch("BEGIN")
+                .map_err(|e| e.to_string())?;
+            self.in_transaction = true;
+        }
         for name in fresh {
             // Undeclared: no type, so each value keeps its own (as before
             // types); `_more` holds JSON text.
@@ -143,12 +150,6 @@ impl SqliteSink {
                 ""
             };
             self.add_column(&name, ty)?;
-        }
-        if !self.in_transaction {
-            self.conn
-                .execute_batch("BEGIN")
-                .map_err(|e| e.to_string())?;
-            self.in_transaction = true;
         }
         let key = row_key(record);
         let existed = self.exists(&key)?;

@@ -1,6 +1,7 @@
 //! The three file formats. Synchronous and buffered; `checkpoint` flushes,
 //! syncs and returns the file's length, the position a resume cuts back to.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -29,6 +30,17 @@ pub fn open_at(path: &Path, position: Option<u64>) -> io::Result<File> {
     file.set_len(position)?;
     file.seek(SeekFrom::End(0))?;
     Ok(file)
+}
+
+/// The header row of the CSV file at `path` (on a resume, when the spider
+/// declares no fields and the first record's keys made the header).
+pub fn csv_header(path: &Path) -> io::Result<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)?;
+    let mut header = csv::StringRecord::new();
+    reader.read_record(&mut header)?;
+    Ok(header.iter().map(str::to_string).collect())
 }
 
 /// Flushes and syncs; the file's length is the committed position.
@@ -108,20 +120,32 @@ impl JsonLinesWriter {
 }
 
 /// CSV with a header row of field names in declaration order.
+///
+/// The header is fixed by the spider's fields, or, for whole-item JSON
+/// records, by the first record's keys (read back from the file on a
+/// resume). A key a later record brings that the header lacks is left out
+/// of the row, with one warning per key naming it and the file.
 pub struct CsvWriter {
     out: csv::Writer<File>,
+    /// The file, for warnings.
+    path: String,
     /// Empty until known: a JSON spider without fields takes the first record's keys.
     columns: Vec<String>,
     header_written: bool,
+    /// Keys left out so far, each warned about once.
+    left_out: HashSet<String>,
 }
 
 impl CsvWriter {
-    /// `resumed`: the file already holds the header (and maybe rows).
-    pub fn new(file: File, columns: Vec<String>, resumed: bool) -> CsvWriter {
+    /// `resumed`: the file already holds the header (and maybe rows);
+    /// `columns` are then the header's.
+    pub fn new(file: File, path: &Path, columns: Vec<String>, resumed: bool) -> CsvWriter {
         CsvWriter {
             out: csv::Writer::from_writer(file),
+            path: path.display().to_string(),
             columns,
             header_written: resumed,
+            left_out: HashSet::new(),
         }
     }
 
@@ -130,20 +154,41 @@ impl CsvWriter {
     }
 
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        if self.columns.is_empty() {
+            self.columns = record.fields().keys().cloned().collect();
+        }
         if !self.header_written {
-            if self.columns.is_empty() {
-                self.columns = record.fields().keys().cloned().collect();
-            }
             self.out.write_record(&self.columns)?;
             self.header_written = true;
         }
-        if self.columns.is_empty() {
-            // Resumed with whole-item records: the header fixed the columns.
-            self.columns = record.fields().keys().cloned().collect();
-        }
+        self.warn_left_out(record);
         let row = self.columns.iter().map(|name| cell(record.get(name)));
         self.out.write_record(row)?;
         Ok(())
+    }
+
+    /// Warns, once per key, of keys the header has no column for.
+    fn warn_left_out(&mut self, record: &Record) {
+        if record.fields().len() <= self.columns.len()
+            && record
+                .fields()
+                .keys()
+                .zip(&self.columns)
+                .all(|(k, c)| k == c)
+        {
+            return; // the usual case, checked without a lookup per key
+        }
+        for key in record.fields().keys() {
+            if self.columns.contains(key) || !self.left_out.insert(key.clone()) {
+                continue;
+            }
+            tracing::warn!(
+                "{}: key `{key}` is not in the CSV header (the first record's keys), so its \
+                 values are left out; write .jsonl, .json or a database to keep every key \
+                 (said once per key)",
+                self.path
+            );
+        }
     }
 
     pub fn checkpoint(&mut self) -> io::Result<u64> {

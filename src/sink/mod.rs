@@ -252,8 +252,13 @@ impl Sink {
             Target::JsonLines(path) => Writer::Lines(JsonLinesWriter::file(file(path)?)),
             Target::Csv(path) => {
                 let resumed = options.resume_at.is_some_and(|p| p > 0);
-                let names = options.columns.iter().map(|c| c.name.clone()).collect();
-                Writer::Csv(Box::new(CsvWriter::new(file(path)?, names, resumed)))
+                let mut names: Vec<String> =
+                    options.columns.iter().map(|c| c.name.clone()).collect();
+                if resumed && names.is_empty() {
+                    names = files::csv_header(path)
+                        .map_err(|e| fail(&format!("cannot read the CSV header back ({e})")))?;
+                }
+                Writer::Csv(Box::new(CsvWriter::new(file(path)?, path, names, resumed)))
             }
             Target::Json(path) => Writer::Array(JsonArrayWriter::new(
                 file(path)?,

@@ -1,5 +1,7 @@
 //! The three file formats. Synchronous and buffered; `checkpoint` flushes,
-//! syncs and returns the file's length, the position a resume cuts back to.
+//! syncs and returns the bytes written, the position a resume cuts back to.
+//! Each keeps the CRC-32 of everything in its file as it writes (see
+//! `digest`), read with `prefix` after a flush.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -8,6 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::digest::{Prefix, Tracked};
 use crate::crawl::Record;
 
 /// Opens `path` for writing: created empty, or — resuming — cut back to `position`.
@@ -43,15 +46,10 @@ pub fn csv_header(path: &Path) -> io::Result<Vec<String>> {
     Ok(header.iter().map(str::to_string).collect())
 }
 
-/// Flushes and syncs; the file's length is the committed position.
-fn sync(file: &File) -> io::Result<u64> {
-    file.sync_data()?;
-    length(file)
-}
-
-/// The file's length: after a flush, the position just past what was written.
-fn length(file: &File) -> io::Result<u64> {
-    Ok(file.metadata()?.len())
+/// Syncs a flushed file; the bytes written are the committed position.
+fn sync(file: &Tracked) -> io::Result<u64> {
+    file.file().sync_data()?;
+    Ok(file.prefix().len)
 }
 
 /// One JSON object per line, on stdout or in a file.
@@ -62,7 +60,7 @@ pub struct JsonLinesWriter {
 enum Output {
     /// Flushed per record, so records leave as soon as they exist.
     Stdout(io::Stdout),
-    File(BufWriter<File>),
+    File(BufWriter<Tracked>),
 }
 
 impl JsonLinesWriter {
@@ -72,7 +70,7 @@ impl JsonLinesWriter {
         }
     }
 
-    pub fn file(file: File) -> JsonLinesWriter {
+    pub fn file(file: Tracked) -> JsonLinesWriter {
         JsonLinesWriter {
             out: Output::File(BufWriter::with_capacity(64 * 1024, file)),
         }
@@ -81,7 +79,15 @@ impl JsonLinesWriter {
     pub fn open_file(&self) -> Option<&File> {
         match &self.out {
             Output::Stdout(_) => None,
-            Output::File(out) => Some(out.get_ref()),
+            Output::File(out) => Some(out.get_ref().file()),
+        }
+    }
+
+    /// What the file holds, once flushed.
+    pub fn prefix(&self) -> Option<Prefix> {
+        match &self.out {
+            Output::Stdout(_) => None,
+            Output::File(out) => Some(out.get_ref().prefix()),
         }
     }
 
@@ -103,7 +109,7 @@ impl JsonLinesWriter {
             Output::Stdout(_) => Ok(0),
             Output::File(out) => {
                 out.flush()?;
-                length(out.get_ref())
+                Ok(out.get_ref().prefix().len)
             }
         }
     }
@@ -126,7 +132,7 @@ impl JsonLinesWriter {
 /// resume). A key a later record brings that the header lacks is left out
 /// of the row, with one warning per key naming it and the file.
 pub struct CsvWriter {
-    out: csv::Writer<File>,
+    out: csv::Writer<Tracked>,
     /// The file, for warnings.
     path: String,
     /// Empty until known: a JSON spider without fields takes the first record's keys.
@@ -139,7 +145,7 @@ pub struct CsvWriter {
 impl CsvWriter {
     /// `resumed`: the file already holds the header (and maybe rows);
     /// `columns` are then the header's.
-    pub fn new(file: File, path: &Path, columns: Vec<String>, resumed: bool) -> CsvWriter {
+    pub fn new(file: Tracked, path: &Path, columns: Vec<String>, resumed: bool) -> CsvWriter {
         CsvWriter {
             out: csv::Writer::from_writer(file),
             path: path.display().to_string(),
@@ -150,7 +156,12 @@ impl CsvWriter {
     }
 
     pub fn open_file(&self) -> &File {
-        self.out.get_ref()
+        self.out.get_ref().file()
+    }
+
+    /// What the file holds, once flushed.
+    pub fn prefix(&self) -> Prefix {
+        self.out.get_ref().prefix()
     }
 
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
@@ -198,7 +209,7 @@ impl CsvWriter {
 
     pub fn position(&mut self) -> io::Result<u64> {
         self.out.flush()?;
-        length(self.out.get_ref())
+        Ok(self.out.get_ref().prefix().len)
     }
 
     pub fn finish(mut self) -> io::Result<()> {
@@ -223,14 +234,14 @@ fn cell(value: Option<&Value>) -> String {
 /// The committed position is always just after a record (or 0), never after
 /// the closing bracket, so a resume cuts the bracket off and goes on.
 pub struct JsonArrayWriter {
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<Tracked>>,
     /// Whether a record precedes the next one (so it needs a comma).
     started: bool,
 }
 
 impl JsonArrayWriter {
     /// `position` > 0 means the file already holds the opening of the array.
-    pub fn new(file: File, position: u64) -> JsonArrayWriter {
+    pub fn new(file: Tracked, position: u64) -> JsonArrayWriter {
         JsonArrayWriter {
             out: Some(BufWriter::with_capacity(64 * 1024, file)),
             started: position > 0,
@@ -238,7 +249,12 @@ impl JsonArrayWriter {
     }
 
     pub fn open_file(&self) -> Option<&File> {
-        self.out.as_ref().map(BufWriter::get_ref)
+        self.out.as_ref().map(|out| out.get_ref().file())
+    }
+
+    /// What the file holds, once flushed.
+    pub fn prefix(&self) -> Option<Prefix> {
+        self.out.as_ref().map(|out| out.get_ref().prefix())
     }
 
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
@@ -252,7 +268,7 @@ impl JsonArrayWriter {
     pub fn position(&mut self) -> io::Result<u64> {
         let out = self.out.as_mut().expect("only before finish");
         out.flush()?;
-        length(out.get_ref())
+        Ok(out.get_ref().prefix().len)
     }
 
     pub fn checkpoint(&mut self) -> io::Result<u64> {
@@ -271,7 +287,7 @@ impl JsonArrayWriter {
         };
         out.write_all(if self.started { b"\n]\n" } else { b"[]\n" })?;
         out.flush()?;
-        out.get_ref().sync_data()
+        out.get_ref().file().sync_data()
     }
 }
 

@@ -44,6 +44,9 @@ pub struct SqliteSink {
     exists: String,
     misfits: Misfits,
     in_transaction: bool,
+    /// `PRAGMA data_version` when the rows were last counted: it moves only
+    /// when another connection commits a change.
+    data_version: Option<i64>,
     /// Rows inserted and updated: committed, and since the last commit.
     committed: (u64, u64),
     pending: (u64, u64),
@@ -64,6 +67,7 @@ impl SqliteSink {
             exists: format!("SELECT 1 FROM {} WHERE \"_key\" = ?1", quote(table)),
             misfits: Misfits::new(table),
             in_transaction: false,
+            data_version: None,
             committed: (0, 0),
             pending: (0, 0),
         };
@@ -199,8 +203,26 @@ impl SqliteSink {
         Ok(self.committed.0)
     }
 
+    /// Rows the table holds, if another connection may have changed them
+    /// since they were last counted; `None` when none can have.
+    pub fn rows_if_changed(&mut self) -> Result<Option<u64>, String> {
+        let version = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if self.data_version == Some(version) {
+            return Ok(None);
+        }
+        self.count_rows().map(Some)
+    }
+
     /// Rows the table holds (committed, and in the open transaction).
-    pub fn count_rows(&self) -> Result<u64, String> {
+    pub fn count_rows(&mut self) -> Result<u64, String> {
+        self.data_version = Some(
+            self.conn
+                .query_row("PRAGMA data_version", [], |r| r.get(0))
+                .map_err(|e| e.to_string())?,
+        );
         let sql = format!("SELECT count(*) FROM {}", quote(&self.table));
         self.conn
             .query_row(&sql, [], |r| r.get(0))

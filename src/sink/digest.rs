@@ -3,8 +3,10 @@
 //! A checkpoint stores the CRC-32 of the committed prefix in its
 //! [`Mark`](super::Mark) without reading anything back: [`Tracked`] updates
 //! it as bytes pass on their way to the file, so a checkpoint costs nothing
-//! more. A resume reads the committed prefix once ([`read`], O(file): about
-//! a second a GiB), checks it against the mark, and goes on from it.
+//! more. A resume reads the committed prefix once ([`read`], O(file):
+//! measured 0.21–0.29 s for 1 GiB in the page cache, release build; a cold
+//! file reads at the disk's speed), checks it against the mark, and goes on
+//! from it.
 
 use std::fs::File;
 use std::io::{self, Read, Write};

@@ -692,6 +692,42 @@ mod tests {
         }
     }
 
+    fn item(index: u32, fields: serde_json::Value) -> Record {
+        let serde_json::Value::Object(fields) = fields else {
+            panic!("an object")
+        };
+        Record::new(fields, crate::crawl::OrderKey::list_page(0), index)
+    }
+
+    #[tokio::test]
+    async fn a_resumed_whole_item_csv_keeps_the_header_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut sink = Sink::open(Target::Csv(path.clone()), SinkOptions::default())
+            .await
+            .unwrap();
+        sink.write(&item(0, serde_json::json!({"a": 1})))
+            .await
+            .unwrap();
+        let position = sink.checkpoint().await.unwrap();
+        let mark = sink.mark(position).await.unwrap();
+        assert_eq!(mark.prefix, Some(crc32fast::hash(b"a\n1\n")));
+        drop(sink);
+        let resumed = SinkOptions {
+            resume_at: Some(position),
+            resume_mark: Some(mark),
+            ..SinkOptions::default()
+        };
+        let mut sink = Sink::open(Target::Csv(path.clone()), resumed)
+            .await
+            .unwrap();
+        sink.write(&item(1, serde_json::json!({"b": 2, "a": 3})))
+            .await
+            .unwrap();
+        sink.finish().await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n1\n3\n");
+    }
+
     #[test]
     fn table_names_are_safe_identifiers() {
         assert_eq!(table_name("blog"), "blog");

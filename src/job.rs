@@ -359,7 +359,7 @@ impl Job {
         let Some(state) = &mut self.state else {
             return Ok(None);
         };
-        let mark = self.sink.mark(position)?;
+        let mark = self.sink.mark(position).await?;
         if !self.pending.is_empty() {
             self.pending.set_cookies(self.crawl.cookies());
             state.store.commit(&mut self.pending, &mark, false)?;

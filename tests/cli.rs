@@ -1709,3 +1709,40 @@ async fn a_database_output_says_how_many_rows_were_inserted_and_updated() {
         "files have no row counts"
     );
 }
+
+// ------------------------------------------------------------------ CSV keys
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_names_each_key_the_header_lacks_once() {
+    let server = TestServer::start().await;
+    server.route(
+        "/api",
+        Reply::json(
+            r#"{"items": [{"a": 1}, {"a": 2, "late": 3}, {"late": 4, "a": 5, "later": 6}]}"#,
+        ),
+    );
+    let dir = TempDir::new().unwrap();
+    let text = format!(
+        "start = \"{}\"\n[list]\nformat = \"json\"\nitems = \"items\"\n[limits]\nrate = 0\nrobots = false\n",
+        server.url("/api")
+    );
+    let path = s(&spider(&dir, "api.toml", &text));
+    let out = dir.path().join("out.csv");
+    let run = trawl(["crawl", &path, "-o", &s(&out)]).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "a\n1\n2\n5\n");
+    for key in ["late", "later"] {
+        let said = format!("key `{key}` is not in the CSV header");
+        assert_eq!(
+            run.stderr.matches(&said).count(),
+            1,
+            "`{said}` once: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr.contains(&s(&out)),
+        "the file is named: {}",
+        run.stderr
+    );
+}

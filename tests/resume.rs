@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::Value;
-use support::{Reply, TestServer};
+use support::{Gate, Reply, TestServer};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_trawl");
@@ -1389,8 +1389,13 @@ fn output_prefix_check(out: &str, c: &Committed, expected: &[Row], what: &str) {
 
 /// A small site crawled at full speed: 4 pages × 3 items.
 async fn small_site() -> (TestServer, Vec<Row>, TempDir, PathBuf) {
+    site_of(3).await
+}
+
+/// [`small_site`] with `per_page` items on each of its four pages.
+async fn site_of(per_page: u32) -> (TestServer, Vec<Row>, TempDir, PathBuf) {
     let server = TestServer::start().await;
-    let expected = build_site(&server, 4, 3);
+    let expected = build_site(&server, 4, per_page);
     let dir = TempDir::new().unwrap();
     let spider = dir.path().join("spider.toml");
     let mut text = spider_text(&server, "blog", Paging::Numbered, 4);
@@ -1894,7 +1899,17 @@ async fn a_second_trawl_on_the_same_state_is_refused_naming_the_first() {
 /// the rerun is refused (exit 2) with a message naming `out` and saying
 /// `found`, and that neither the output, the state nor the site was touched.
 async fn tampered_output(out_name: &str, tamper: impl FnOnce(&Path, u64), found: &str) {
-    let (server, _expected, dir, spider) = small_site().await;
+    tampered_output_of(small_site().await, out_name, tamper, found).await;
+}
+
+/// [`tampered_output`] on a site of the test's choosing.
+async fn tampered_output_of(
+    site: (TestServer, Vec<Row>, TempDir, PathBuf),
+    out_name: &str,
+    tamper: impl FnOnce(&Path, u64),
+    found: &str,
+) {
+    let (server, _expected, dir, spider) = site;
     let state_dir = dir.path().join("state");
     let file = dir.path().join(out_name);
     let out = file.display().to_string();
@@ -2011,4 +2026,139 @@ async fn a_dropped_sqlite_table_is_refused() {
         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
         .unwrap();
     assert_eq!(tables, 0, "the table was made again");
+}
+
+/// Flips the byte at `at` of `file` in place: the same file, the same length.
+fn flip_byte(file: &Path, at: u64) {
+    use std::io::{Seek, SeekFrom, Write};
+    let bytes = std::fs::read(file).unwrap();
+    let byte = if bytes[at as usize] == b'X' {
+        b'Y'
+    } else {
+        b'X'
+    };
+    let mut f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+    f.seek(SeekFrom::Start(at)).unwrap();
+    f.write_all(&[byte]).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_at_the_start_of_a_large_output_is_refused_at_resume() {
+    // Far from where the last commit ended: only the whole-prefix CRC-32,
+    // read back at resume, can see it.
+    for out in ["out.jsonl", "out.csv", "out.json"] {
+        let edit = |file: &Path, position: u64| {
+            assert!(position > 4096 * 4, "a large output: {position} bytes");
+            flip_byte(file, 10);
+        };
+        tampered_output_of(site_of(40).await, out, edit, "were edited").await;
+    }
+}
+
+/// Runs a crawl of a JSON API of two pages of 1,000 items into `out` with a
+/// state: the first page's items fill a checkpoint; the second page is held
+/// until `empty` has emptied the table. The crawl must stop at the next
+/// checkpoint, exit 1, naming the output and the rows.
+async fn a_table_emptied_mid_crawl(out: &str, empty: impl std::future::Future<Output = ()>) {
+    let server = TestServer::start().await;
+    let page = |p: u32| {
+        let items: Vec<String> = (0..1000)
+            .map(|i| format!(r#"{{"id":{},"name":"item {i} of page {p}"}}"#, p * 1000 + i))
+            .collect();
+        Reply::json(format!(r#"{{"items":[{}]}}"#, items.join(",")))
+    };
+    let gate = Gate::new();
+    server.route("/api?page=1", page(1));
+    server.route("/api?page=2", page(2).held(&gate));
+    let dir = TempDir::new().unwrap();
+    let spider = dir.path().join("spider.toml");
+    std::fs::write(
+        &spider,
+        format!(
+            "name = \"api\"\nstart = \"{}\"\nlast_page = 2\n[list]\nformat = \"json\"\n\
+             items = \"items\"\n[limits]\nrate = 0\nrobots = false\nretries = 0\n",
+            server.url("/api?page={page}")
+        ),
+    )
+    .unwrap();
+    let state_dir = dir.path().join("state");
+    let args = crawl_args(&spider, out, &state_dir, &[]);
+    let run = tokio::spawn(async move { run_trawl(&args, None).await });
+    // The first page is committed (1,000 records make a checkpoint due) and
+    // the second is asked for, and held.
+    let started = Instant::now();
+    while !(read_state(&state_dir).is_some_and(|c| c.records == 1000)
+        && server.count("/api?page=2") == 1)
+    {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the first page was not committed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    empty.await;
+    gate.open();
+    let run = run.await.unwrap();
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    for part in [
+        out,
+        "table `api` holds 1000 rows but the state committed 2000",
+    ] {
+        assert!(
+            run.stderr.contains(part),
+            "`{part}` missing: {}",
+            run.stderr
+        );
+    }
+    let committed = read_state(&state_dir).unwrap();
+    assert_eq!(committed.records, 1000, "nothing more was committed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sqlite_table_emptied_mid_crawl_is_caught_at_the_next_checkpoint() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("out.db");
+    let out = format!("sqlite:{}", db.display());
+    let empty = async {
+        let conn = Connection::open(&db).unwrap();
+        conn.busy_timeout(RUN_LIMIT).unwrap();
+        assert_eq!(conn.execute("DELETE FROM api", []).unwrap(), 1000);
+    };
+    a_table_emptied_mid_crawl(&out, empty).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_table_emptied_mid_crawl_is_caught_at_the_next_checkpoint() {
+    let Ok(url) = std::env::var("TRAWL_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("TRAWL_REQUIRE_POSTGRES").is_none(),
+            "TRAWL_REQUIRE_POSTGRES is set but TRAWL_TEST_POSTGRES is not: a skip would pass silently"
+        );
+        println!("skipped: TRAWL_TEST_POSTGRES is not set");
+        return;
+    };
+    // The table is named after the spider; a schema of the test's own keeps
+    // it apart from other runs.
+    let schema = format!("trawl_empty_{}", std::process::id());
+    let client = postgres_client(&url).await;
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let out = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    let empty = async {
+        let deleted = client
+            .execute(&format!("DELETE FROM {schema}.api"), &[])
+            .await
+            .unwrap();
+        assert_eq!(deleted, 1000);
+    };
+    a_table_emptied_mid_crawl(&out, empty).await;
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .unwrap();
 }

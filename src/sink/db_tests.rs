@@ -633,3 +633,105 @@ async fn keys_a_server_chose_each_get_a_column_and_nothing_ends_the_crawl() {
         );
     }
 }
+
+/// The row's `_more` as a JSON object: SQLite holds it as JSON text.
+fn more_of(row: &Value) -> Value {
+    match &row["_more"] {
+        Value::String(text) => serde_json::from_str(text).expect("_more holds JSON"),
+        other => other.clone(),
+    }
+}
+
+/// `{"k0000": "v0", "k0001": "v1", …}` with `n` keys.
+fn wide(n: usize) -> serde_json::Map<String, Value> {
+    (0..n)
+        .map(|i| (format!("k{i:04}"), json!(format!("v{i}"))))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_bundled_sqlite_allows_2000_columns_twice_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("x.db")).unwrap();
+    let table = |n: usize| {
+        let columns: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+        conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS t; CREATE TABLE t ({})",
+            columns.join(", ")
+        ))
+    };
+    assert!(table(2000).is_ok());
+    let refused = table(2001).unwrap_err().to_string();
+    assert!(refused.contains("too many columns"), "{refused}");
+    assert_eq!(super::sqlite::MAX_FIELD_COLUMNS + 2, 1002);
+}
+
+#[tokio::test]
+async fn keys_past_the_cap_go_into_more_the_same_on_every_run() {
+    for table in tables("trawl_unit_wide") {
+        // More keys than the engine allows columns: 2,500 and 1,700.
+        let (keys, cap) = match table.is_sqlite() {
+            true => (2500, super::sqlite::MAX_FIELD_COLUMNS),
+            false => (1700, super::postgres::MAX_FIELD_COLUMNS),
+        };
+        let mut first = wide(keys);
+        first.insert("_more".into(), json!("a field of that name"));
+        let last = format!("k{:04}", keys - 1);
+        let second = json!({"late": 1, "k0001": "x", last.clone(): "y"});
+        let records = [
+            record(0, 0, None, Value::Object(first)),
+            record(0, 1, None, second),
+        ];
+        table.write(TITLE, &records).await;
+        let columns = table.types().await;
+        assert_eq!(
+            columns.len(),
+            cap + 2,
+            "{}: _key, _more and the cap",
+            table.engine()
+        );
+        let more_type = columns
+            .iter()
+            .find(|(n, _)| n == "_more")
+            .unwrap()
+            .1
+            .clone();
+        assert_eq!(
+            more_type,
+            if table.is_sqlite() { "TEXT" } else { "jsonb" },
+            "{}",
+            table.engine()
+        );
+        let rows = table.rows().await;
+        // `title` is declared: it takes the first column, the keys the rest.
+        let kept = cap - 1;
+        let row = &rows["0:0"];
+        assert_eq!(row["k0000"], json!("v0"));
+        assert_eq!(
+            row[format!("k{:04}", kept - 1)],
+            json!(format!("v{}", kept - 1))
+        );
+        let more = more_of(row);
+        let more = more.as_object().unwrap();
+        assert_eq!(more.len(), keys - kept + 1, "{}", table.engine());
+        assert_eq!(more[&format!("k{kept:04}")], json!(format!("v{kept}")));
+        assert_eq!(more["_more"], json!("a field of that name"));
+        let row = &rows["0:1"];
+        assert_eq!(row["k0001"], json!("x"), "a key with a column keeps it");
+        assert_eq!(more_of(row), json!({"late": 1, last.clone(): "y"}));
+
+        // A later run (a resume, or a second crawl) reads the columns back:
+        // the same keys in columns, new ones still in `_more`.
+        let again = json!({"k0000": "again", "new": 2, last.clone(): "z"});
+        table.write(TITLE, &[record(1, 0, None, again)]).await;
+        assert_eq!(table.types().await.len(), cap + 2);
+        let row = &table.rows().await["1:0"];
+        assert_eq!(row["k0000"], json!("again"));
+        assert_eq!(
+            more_of(row),
+            json!({"new": 2, last: "z"}),
+            "{}",
+            table.engine()
+        );
+    }
+}

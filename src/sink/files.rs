@@ -1,12 +1,16 @@
 //! The three file formats. Synchronous and buffered; `checkpoint` flushes,
-//! syncs and returns the file's length, the position a resume cuts back to.
+//! syncs and returns the bytes written, the position a resume cuts back to.
+//! Each keeps the CRC-32 of everything in its file as it writes (see
+//! `digest`), read with `prefix` after a flush.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde_json::Value;
 
+use super::digest::{Prefix, Tracked};
 use crate::crawl::Record;
 
 /// Opens `path` for writing: created empty, or — resuming — cut back to `position`.
@@ -31,15 +35,21 @@ pub fn open_at(path: &Path, position: Option<u64>) -> io::Result<File> {
     Ok(file)
 }
 
-/// Flushes and syncs; the file's length is the committed position.
-fn sync(file: &File) -> io::Result<u64> {
-    file.sync_data()?;
-    length(file)
+/// The header row of the CSV file at `path` (on a resume, when the spider
+/// declares no fields and the first record's keys made the header).
+pub fn csv_header(path: &Path) -> io::Result<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)?;
+    let mut header = csv::StringRecord::new();
+    reader.read_record(&mut header)?;
+    Ok(header.iter().map(str::to_string).collect())
 }
 
-/// The file's length: after a flush, the position just past what was written.
-fn length(file: &File) -> io::Result<u64> {
-    Ok(file.metadata()?.len())
+/// Syncs a flushed file; the bytes written are the committed position.
+fn sync(file: &Tracked) -> io::Result<u64> {
+    file.file().sync_data()?;
+    Ok(file.prefix().len)
 }
 
 /// One JSON object per line, on stdout or in a file.
@@ -50,7 +60,7 @@ pub struct JsonLinesWriter {
 enum Output {
     /// Flushed per record, so records leave as soon as they exist.
     Stdout(io::Stdout),
-    File(BufWriter<File>),
+    File(BufWriter<Tracked>),
 }
 
 impl JsonLinesWriter {
@@ -60,7 +70,7 @@ impl JsonLinesWriter {
         }
     }
 
-    pub fn file(file: File) -> JsonLinesWriter {
+    pub fn file(file: Tracked) -> JsonLinesWriter {
         JsonLinesWriter {
             out: Output::File(BufWriter::with_capacity(64 * 1024, file)),
         }
@@ -69,7 +79,15 @@ impl JsonLinesWriter {
     pub fn open_file(&self) -> Option<&File> {
         match &self.out {
             Output::Stdout(_) => None,
-            Output::File(out) => Some(out.get_ref()),
+            Output::File(out) => Some(out.get_ref().file()),
+        }
+    }
+
+    /// What the file holds, once flushed.
+    pub fn prefix(&self) -> Option<Prefix> {
+        match &self.out {
+            Output::Stdout(_) => None,
+            Output::File(out) => Some(out.get_ref().prefix()),
         }
     }
 
@@ -91,7 +109,7 @@ impl JsonLinesWriter {
             Output::Stdout(_) => Ok(0),
             Output::File(out) => {
                 out.flush()?;
-                length(out.get_ref())
+                Ok(out.get_ref().prefix().len)
             }
         }
     }
@@ -108,42 +126,80 @@ impl JsonLinesWriter {
 }
 
 /// CSV with a header row of field names in declaration order.
+///
+/// The header is fixed by the spider's fields, or, for whole-item JSON
+/// records, by the first record's keys (read back from the file on a
+/// resume). A key a later record brings that the header lacks is left out
+/// of the row, with one warning per key naming it and the file.
 pub struct CsvWriter {
-    out: csv::Writer<File>,
+    out: csv::Writer<Tracked>,
+    /// The file, for warnings.
+    path: String,
     /// Empty until known: a JSON spider without fields takes the first record's keys.
     columns: Vec<String>,
     header_written: bool,
+    /// Keys left out so far, each warned about once.
+    left_out: HashSet<String>,
 }
 
 impl CsvWriter {
-    /// `resumed`: the file already holds the header (and maybe rows).
-    pub fn new(file: File, columns: Vec<String>, resumed: bool) -> CsvWriter {
+    /// `resumed`: the file already holds the header (and maybe rows);
+    /// `columns` are then the header's.
+    pub fn new(file: Tracked, path: &Path, columns: Vec<String>, resumed: bool) -> CsvWriter {
         CsvWriter {
             out: csv::Writer::from_writer(file),
+            path: path.display().to_string(),
             columns,
             header_written: resumed,
+            left_out: HashSet::new(),
         }
     }
 
     pub fn open_file(&self) -> &File {
-        self.out.get_ref()
+        self.out.get_ref().file()
+    }
+
+    /// What the file holds, once flushed.
+    pub fn prefix(&self) -> Prefix {
+        self.out.get_ref().prefix()
     }
 
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
+        if self.columns.is_empty() {
+            self.columns = record.fields().keys().cloned().collect();
+        }
         if !self.header_written {
-            if self.columns.is_empty() {
-                self.columns = record.fields().keys().cloned().collect();
-            }
             self.out.write_record(&self.columns)?;
             self.header_written = true;
         }
-        if self.columns.is_empty() {
-            // Resumed with whole-item records: the header fixed the columns.
-            self.columns = record.fields().keys().cloned().collect();
-        }
+        self.warn_left_out(record);
         let row = self.columns.iter().map(|name| cell(record.get(name)));
         self.out.write_record(row)?;
         Ok(())
+    }
+
+    /// Warns, once per key, of keys the header has no column for.
+    fn warn_left_out(&mut self, record: &Record) {
+        if record.fields().len() <= self.columns.len()
+            && record
+                .fields()
+                .keys()
+                .zip(&self.columns)
+                .all(|(k, c)| k == c)
+        {
+            return; // the usual case, checked without a lookup per key
+        }
+        for key in record.fields().keys() {
+            if self.columns.contains(key) || !self.left_out.insert(key.clone()) {
+                continue;
+            }
+            tracing::warn!(
+                "{}: key `{key}` is not in the CSV header (the first record's keys), so its \
+                 values are left out; write .jsonl, .json or a database to keep every key \
+                 (said once per key)",
+                self.path
+            );
+        }
     }
 
     pub fn checkpoint(&mut self) -> io::Result<u64> {
@@ -153,7 +209,7 @@ impl CsvWriter {
 
     pub fn position(&mut self) -> io::Result<u64> {
         self.out.flush()?;
-        length(self.out.get_ref())
+        Ok(self.out.get_ref().prefix().len)
     }
 
     pub fn finish(mut self) -> io::Result<()> {
@@ -178,14 +234,14 @@ fn cell(value: Option<&Value>) -> String {
 /// The committed position is always just after a record (or 0), never after
 /// the closing bracket, so a resume cuts the bracket off and goes on.
 pub struct JsonArrayWriter {
-    out: Option<BufWriter<File>>,
+    out: Option<BufWriter<Tracked>>,
     /// Whether a record precedes the next one (so it needs a comma).
     started: bool,
 }
 
 impl JsonArrayWriter {
     /// `position` > 0 means the file already holds the opening of the array.
-    pub fn new(file: File, position: u64) -> JsonArrayWriter {
+    pub fn new(file: Tracked, position: u64) -> JsonArrayWriter {
         JsonArrayWriter {
             out: Some(BufWriter::with_capacity(64 * 1024, file)),
             started: position > 0,
@@ -193,7 +249,12 @@ impl JsonArrayWriter {
     }
 
     pub fn open_file(&self) -> Option<&File> {
-        self.out.as_ref().map(BufWriter::get_ref)
+        self.out.as_ref().map(|out| out.get_ref().file())
+    }
+
+    /// What the file holds, once flushed.
+    pub fn prefix(&self) -> Option<Prefix> {
+        self.out.as_ref().map(|out| out.get_ref().prefix())
     }
 
     pub fn write(&mut self, record: &Record) -> io::Result<()> {
@@ -207,7 +268,7 @@ impl JsonArrayWriter {
     pub fn position(&mut self) -> io::Result<u64> {
         let out = self.out.as_mut().expect("only before finish");
         out.flush()?;
-        length(out.get_ref())
+        Ok(out.get_ref().prefix().len)
     }
 
     pub fn checkpoint(&mut self) -> io::Result<u64> {
@@ -226,7 +287,7 @@ impl JsonArrayWriter {
         };
         out.write_all(if self.started { b"\n]\n" } else { b"[]\n" })?;
         out.flush()?;
-        out.get_ref().sync_data()
+        out.get_ref().file().sync_data()
     }
 }
 

@@ -2,11 +2,14 @@
 //!
 //! A resume cuts a file back to the committed position and goes on writing,
 //! so it must first know that the bytes before that position are the ones
-//! trawl wrote. Rereading the whole file at every checkpoint would cost as
-//! much as writing it; a [`Mark`] holds instead the file's identity (device
-//! and inode on unix) and a CRC-32 of the last [`TAIL`] bytes before the
-//! position, which catch a file deleted, replaced, shortened, or edited
-//! where the last commit ended. For a database it holds the rows the table
+//! trawl wrote. A [`Mark`] holds the file's identity (device and inode on
+//! unix), a CRC-32 of the whole committed prefix (kept as the bytes are
+//! written, see `digest`) and a CRC-32 of the last [`TAIL`] bytes before the
+//! position. A resume reads the whole prefix back and checks both; each
+//! checkpoint checks, cheaply, the identity, the length and the tail, which
+//! catch a file deleted, replaced, shortened, or edited where the last
+//! commit ended (rereading the whole file at every checkpoint would cost as
+//! much as writing it). For a database a mark holds the rows the table
 //! had, which catches a table dropped or emptied.
 
 use std::fs::File;
@@ -29,6 +32,10 @@ pub struct Mark {
     /// CRC-32 of the `TAIL` bytes (or fewer) before `position`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail: Option<u32>,
+    /// CRC-32 of every byte before `position` (states written before it
+    /// was kept have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<u32>,
     /// Rows the table held, for a database.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
@@ -96,6 +103,7 @@ pub fn of_file(path: &Path, position: u64) -> std::io::Result<Mark> {
         position,
         file: identity(&file.metadata()?),
         tail: Some(tail(&file, position)?),
+        prefix: None,
         rows: None,
     })
 }

@@ -19,6 +19,7 @@
 mod cell;
 #[cfg(test)]
 mod db_tests;
+mod digest;
 mod files;
 mod mark;
 mod names;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::crawl::Record;
 pub use crate::extract::Kind;
+use digest::{Prefix, Tracked};
 use files::{CsvWriter, JsonArrayWriter, JsonLinesWriter};
 pub use mark::{Mark, Tamper};
 
@@ -226,6 +228,12 @@ pub struct Sink {
     mark: Option<Mark>,
     /// Rows the table held when opened (databases).
     rows_at_open: u64,
+    /// The table (databases).
+    table: String,
+    /// Checkpoints until the next count of a PostgreSQL table's rows.
+    count_in: u64,
+    /// What a file held at the last page boundary ([`Sink::position`]).
+    boundary: Option<Prefix>,
     /// Field names to column names (databases).
     names: Option<names::ColumnNames>,
 }
@@ -238,6 +246,13 @@ impl fmt::Debug for Sink {
             .finish_non_exhaustive()
     }
 }
+
+/// A PostgreSQL table's rows are counted at every checkpoint while it holds
+/// fewer than this many, and at every n-th for n times as many: a count
+/// takes ~15 ms per 100,000 rows (measured: 130–175 ms for 1,000,000 rows
+/// of five text columns), so checking costs at most ~1.5% of a crawl that
+/// commits once a second.
+const ROWS_PER_COUNT: u64 = 100_000;
 
 enum Writer {
     Lines(JsonLinesWriter),
@@ -255,16 +270,18 @@ impl Sink {
             let mark = options.resume_mark.clone().unwrap_or_default();
             Mark { position, ..mark }
         });
-        if let Some(mark) = &resumed {
-            check_before_open(&target, &table_name(&options.table), mark)
-                .map_err(|tamper| SinkError::tampered(&target, tamper))?;
-        }
+        let start = match &resumed {
+            Some(mark) => check_before_open(&target, &table_name(&options.table), mark)?,
+            None => Prefix::default(),
+        };
         let file = |path: &Path| {
             files::open_at(path, options.resume_at)
+                .map(|file| Tracked::new(file, start))
                 .map_err(|e| fail(&format!("cannot open the file for writing ({e})")))
         };
         // Databases: the spider's fields under their columns' names.
-        let mut names = names::ColumnNames::new();
+        let mut names = names::ColumnNames::new(max_field_columns(&target));
+        let table = table_name(&options.table);
         let db_columns: Vec<Column> = options
             .columns
             .iter()
@@ -278,16 +295,20 @@ impl Sink {
             Target::JsonLines(path) => Writer::Lines(JsonLinesWriter::file(file(path)?)),
             Target::Csv(path) => {
                 let resumed = options.resume_at.is_some_and(|p| p > 0);
-                let names = options.columns.iter().map(|c| c.name.clone()).collect();
-                Writer::Csv(Box::new(CsvWriter::new(file(path)?, names, resumed)))
+                let mut names: Vec<String> =
+                    options.columns.iter().map(|c| c.name.clone()).collect();
+                if resumed && names.is_empty() {
+                    names = files::csv_header(path)
+                        .map_err(|e| fail(&format!("cannot read the CSV header back ({e})")))?;
+                }
+                Writer::Csv(Box::new(CsvWriter::new(file(path)?, path, names, resumed)))
             }
             Target::Json(path) => Writer::Array(JsonArrayWriter::new(
                 file(path)?,
                 options.resume_at.unwrap_or(0),
             )),
             Target::Sqlite(path) => Writer::Sqlite(Box::new(
-                sqlite::SqliteSink::open(path, &table_name(&options.table), &db_columns)
-                    .map_err(|e| fail(&e))?,
+                sqlite::SqliteSink::open(path, &table, &db_columns).map_err(|e| fail(&e))?,
             )),
             Target::Postgres(url) => {
                 let pool = if options.pool_size == 0 {
@@ -295,14 +316,9 @@ impl Sink {
                 } else {
                     options.pool_size
                 };
-                let sink = postgres::PostgresSink::open(
-                    url,
-                    &table_name(&options.table),
-                    &db_columns,
-                    pool,
-                )
-                .await
-                .map_err(|e| fail(&e))?;
+                let sink = postgres::PostgresSink::open(url, &table, &db_columns, pool)
+                    .await
+                    .map_err(|e| fail(&e))?;
                 Writer::Postgres(Box::new(sink))
             }
         };
@@ -317,9 +333,13 @@ impl Sink {
             writer,
             mark: resumed,
             rows_at_open: 0,
+            table,
+            count_in: 0,
+            boundary: None,
             names,
         };
         sink.rows_at_open = sink.count_rows().await?;
+        sink.count_in = (sink.rows_at_open / ROWS_PER_COUNT).max(1);
         if let (
             Some(Mark {
                 rows: Some(committed),
@@ -331,7 +351,7 @@ impl Sink {
             // Checked after opening: a dropped table has been made again, empty.
             if sink.rows_at_open < *committed {
                 let tamper = Tamper::FewerRows {
-                    table: table_name(&options.table),
+                    table: sink.table.clone(),
                     found: sink.rows_at_open,
                     committed: *committed,
                 };
@@ -355,39 +375,94 @@ impl Sink {
     /// ends), for the state to commit: call it after [`Sink::checkpoint`].
     ///
     /// First checks that the output still holds what the previous mark
-    /// said, so a file deleted, replaced, shortened or edited since is
-    /// refused ([`SinkError::is_tampered`]) before anything more is
-    /// committed. A database's table is checked only when resuming (a count
-    /// of its rows each second would cost too much on a large table).
-    pub fn mark(&mut self, position: u64) -> Result<Mark, SinkError> {
+    /// said, so a file deleted, replaced, shortened or edited where the last
+    /// commit ended, or a table dropped or holding fewer rows than trawl
+    /// committed, is refused ([`SinkError::is_tampered`]) before anything
+    /// more is committed. An SQLite table is counted only when another
+    /// connection has changed the database since the last look; a
+    /// PostgreSQL table at every checkpoint up to 100,000 rows, and at every
+    /// n-th for n × 100,000 (a count of a large table each second would cost
+    /// too much). Edits earlier in a file are caught at resume, which reads
+    /// the whole committed part back.
+    pub async fn mark(&mut self, position: u64) -> Result<Mark, SinkError> {
         let mark = match (&self.target, self.writer.file()) {
             (Target::JsonLines(path) | Target::Csv(path) | Target::Json(path), Some(open)) => {
                 if let Some(previous) = &self.mark {
                     mark::check_file(path, previous, Some(open))
                         .map_err(|tamper| SinkError::tampered(&self.target, tamper))?;
                 }
-                mark::of_file(path, position).map_err(|e| {
+                let mut mark = mark::of_file(path, position).map_err(|e| {
                     SinkError::new(
                         &self.target,
                         format!("cannot read back what was written ({e})"),
                     )
-                })?
+                })?;
+                mark.prefix = self.prefix_at(position);
+                mark
             }
-            _ => Mark {
-                position,
-                rows: self
+            _ => {
+                let rows = self
                     .rows_written()
-                    .map(|(inserted, _)| self.rows_at_open + inserted),
-                ..Mark::default()
-            },
+                    .map(|(inserted, _)| self.rows_at_open + inserted);
+                if let Some(committed) = rows {
+                    self.check_rows(committed).await?;
+                }
+                Mark {
+                    position,
+                    rows,
+                    ..Mark::default()
+                }
+            }
         };
         self.mark = Some(mark.clone());
         Ok(mark)
     }
 
+    /// The CRC-32 of a file's first `position` bytes, if `position` is where
+    /// the last page ended or everything written so far ends.
+    fn prefix_at(&self, position: u64) -> Option<u32> {
+        [self.boundary, self.writer.prefix()]
+            .into_iter()
+            .flatten()
+            .find(|prefix| prefix.len == position)
+            .map(|prefix| prefix.crc)
+    }
+
+    /// Checks, now and then (see [`Sink::mark`]), that the table holds at
+    /// least the `committed` rows.
+    async fn check_rows(&mut self, committed: u64) -> Result<(), SinkError> {
+        let found = match &mut self.writer {
+            Writer::Sqlite(w) => w.rows_if_changed(),
+            Writer::Postgres(w) if self.count_in <= 1 => {
+                let found = w.count_rows().await;
+                if let Ok(rows) = found {
+                    self.count_in = (rows / ROWS_PER_COUNT).max(1);
+                }
+                found.map(Some)
+            }
+            Writer::Postgres(_) => {
+                self.count_in -= 1;
+                Ok(None)
+            }
+            Writer::Lines(_) | Writer::Csv(_) | Writer::Array(_) => Ok(None),
+        }
+        .map_err(|e| SinkError::new(&self.target, e))?;
+        match found {
+            Some(found) if found < committed => {
+                let tamper = Tamper::FewerRows {
+                    table: self.table.clone(),
+                    found,
+                    committed,
+                };
+                Err(SinkError::tampered(&self.target, tamper))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Writes one record (buffered until the next checkpoint).
     pub async fn write(&mut self, record: &Record) -> Result<(), SinkError> {
-        let renamed = self.names.as_mut().and_then(|names| names.rename(record));
+        let renamed = self.names.as_mut().and_then(|names| names.row(record));
         let record = renamed.as_ref().unwrap_or(record);
         let result = match &mut self.writer {
             Writer::Lines(w) => return w.write(record).map_err(|e| io_failure(&self.target, e)),
@@ -421,6 +496,8 @@ impl Sink {
             Writer::Array(w) => w.position().map_err(|e| e.to_string()),
             Writer::Sqlite(_) | Writer::Postgres(_) => Ok(0),
         };
+        // Noted for the mark of a checkpoint that ends here.
+        self.boundary = self.writer.prefix();
         result.map_err(|e| SinkError::new(&self.target, e))
     }
 
@@ -470,20 +547,55 @@ impl Writer {
             Writer::Sqlite(_) | Writer::Postgres(_) => None,
         }
     }
+
+    /// What a file output holds (once flushed).
+    fn prefix(&self) -> Option<Prefix> {
+        match self {
+            Writer::Lines(w) => w.prefix(),
+            Writer::Csv(w) => Some(w.prefix()),
+            Writer::Array(w) => w.prefix(),
+            Writer::Sqlite(_) | Writer::Postgres(_) => None,
+        }
+    }
+}
+
+/// The most field columns a table of `target` gets (besides `_key` and
+/// `_more`); past it, fields go into `_more` (see `names`).
+fn max_field_columns(target: &Target) -> usize {
+    match target {
+        Target::Sqlite(_) => sqlite::MAX_FIELD_COLUMNS,
+        Target::Postgres(_) => postgres::MAX_FIELD_COLUMNS,
+        _ => usize::MAX,
+    }
 }
 
 /// Checks, before opening it, that a resumed output holds what `mark`
-/// committed. (PostgreSQL is checked once connected, in [`Sink::open`].)
-fn check_before_open(target: &Target, table: &str, mark: &Mark) -> Result<(), Tamper> {
+/// committed; for a file, reads its committed part back (checked against
+/// the mark's CRC-32 of it) so that writing goes on from it. (PostgreSQL is
+/// checked once connected, in [`Sink::open`].)
+fn check_before_open(target: &Target, table: &str, mark: &Mark) -> Result<Prefix, SinkError> {
+    let tampered = |tamper| SinkError::tampered(target, tamper);
     match target {
         Target::JsonLines(path) | Target::Csv(path) | Target::Json(path) => {
-            mark::check_file(path, mark, None)
+            mark::check_file(path, mark, None).map_err(tampered)?;
+            let prefix = digest::read(path, mark.position).map_err(|e| {
+                SinkError::new(
+                    target,
+                    format!("cannot read back the committed part of the file ({e})"),
+                )
+            })?;
+            if mark.prefix.is_some_and(|crc| crc != prefix.crc) {
+                return Err(tampered(Tamper::Edited(mark.position)));
+            }
+            Ok(prefix)
         }
         Target::Sqlite(path) => match mark.rows {
-            Some(committed) => sqlite::check_rows(path, table, committed),
-            None => Ok(()),
+            Some(committed) => sqlite::check_rows(path, table, committed)
+                .map(|()| Prefix::default())
+                .map_err(tampered),
+            None => Ok(Prefix::default()),
         },
-        Target::Stdout | Target::Postgres(_) => Ok(()),
+        Target::Stdout | Target::Postgres(_) => Ok(Prefix::default()),
     }
 }
 
@@ -604,6 +716,42 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    fn item(index: u32, fields: serde_json::Value) -> Record {
+        let serde_json::Value::Object(fields) = fields else {
+            panic!("an object")
+        };
+        Record::new(fields, crate::crawl::OrderKey::list_page(0), index)
+    }
+
+    #[tokio::test]
+    async fn a_resumed_whole_item_csv_keeps_the_header_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let mut sink = Sink::open(Target::Csv(path.clone()), SinkOptions::default())
+            .await
+            .unwrap();
+        sink.write(&item(0, serde_json::json!({"a": 1})))
+            .await
+            .unwrap();
+        let position = sink.checkpoint().await.unwrap();
+        let mark = sink.mark(position).await.unwrap();
+        assert_eq!(mark.prefix, Some(crc32fast::hash(b"a\n1\n")));
+        drop(sink);
+        let resumed = SinkOptions {
+            resume_at: Some(position),
+            resume_mark: Some(mark),
+            ..SinkOptions::default()
+        };
+        let mut sink = Sink::open(Target::Csv(path.clone()), resumed)
+            .await
+            .unwrap();
+        sink.write(&item(1, serde_json::json!({"b": 2, "a": 3})))
+            .await
+            .unwrap();
+        sink.finish().await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\n1\n3\n");
     }
 
     #[test]

@@ -20,9 +20,16 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::cell::{fit, Cell, Misfits, Storage};
 use super::mark::Tamper;
+use super::names::MORE;
 use super::{quote, row_key, update_set, Column};
 use crate::crawl::Record;
 use crate::extract::Kind;
+
+/// The most columns a table gets for fields (besides `_key` and `_more`).
+/// SQLite allows 2,000 columns (`SQLITE_MAX_COLUMN` of the bundled build;
+/// a test checks it), and a `SELECT *` over a join is bound by the same
+/// limit: half leaves room to join the table with another.
+pub const MAX_FIELD_COLUMNS: usize = 1000;
 
 /// An SQLite table that takes records; a transaction stays open between checkpoints.
 pub struct SqliteSink {
@@ -37,6 +44,9 @@ pub struct SqliteSink {
     exists: String,
     misfits: Misfits,
     in_transaction: bool,
+    /// `PRAGMA data_version` when the rows were last counted: it moves only
+    /// when another connection commits a change.
+    data_version: Option<i64>,
     /// Rows inserted and updated: committed, and since the last commit.
     committed: (u64, u64),
     pending: (u64, u64),
@@ -57,6 +67,7 @@ impl SqliteSink {
             exists: format!("SELECT 1 FROM {} WHERE \"_key\" = ?1", quote(table)),
             misfits: Misfits::new(table),
             in_transaction: false,
+            data_version: None,
             committed: (0, 0),
             pending: (0, 0),
         };
@@ -127,15 +138,22 @@ impl SqliteSink {
             .filter(|k| !self.columns.contains(k))
             .cloned()
             .collect();
-        for name in fresh {
-            // Undeclared: no type, so each value keeps its own (as before types).
-            self.add_column(&name, "")?;
-        }
+        // Columns are added in the transaction too: one sync for all of them.
         if !self.in_transaction {
             self.conn
                 .execute_batch("BEGIN")
                 .map_err(|e| e.to_string())?;
             self.in_transaction = true;
+        }
+        for name in fresh {
+            // Undeclared: no type, so each value keeps its own (as before
+            // types); `_more` holds JSON text.
+            let ty = if name == MORE {
+                sql_type(Kind::Json)
+            } else {
+                ""
+            };
+            self.add_column(&name, ty)?;
         }
         let key = row_key(record);
         let existed = self.exists(&key)?;
@@ -185,8 +203,26 @@ impl SqliteSink {
         Ok(self.committed.0)
     }
 
+    /// Rows the table holds, if another connection may have changed them
+    /// since they were last counted; `None` when none can have.
+    pub fn rows_if_changed(&mut self) -> Result<Option<u64>, String> {
+        let version = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if self.data_version == Some(version) {
+            return Ok(None);
+        }
+        self.count_rows().map(Some)
+    }
+
     /// Rows the table holds (committed, and in the open transaction).
-    pub fn count_rows(&self) -> Result<u64, String> {
+    pub fn count_rows(&mut self) -> Result<u64, String> {
+        self.data_version = Some(
+            self.conn
+                .query_row("PRAGMA data_version", [], |r| r.get(0))
+                .map_err(|e| e.to_string())?,
+        );
         let sql = format!("SELECT count(*) FROM {}", quote(&self.table));
         self.conn
             .query_row(&sql, [], |r| r.get(0))

@@ -102,7 +102,26 @@ pub struct Reply {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     delay: Option<Duration>,
+    /// Answer only once this gate is open.
+    gate: Option<tokio::sync::watch::Receiver<bool>>,
     behaviour: Behaviour,
+}
+
+/// Holds the replies made [`Reply::held`] at it until the test opens it:
+/// "answer once the test has done X", with no sleep.
+#[derive(Debug)]
+pub struct Gate(tokio::sync::watch::Sender<bool>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate(tokio::sync::watch::channel(false).0)
+    }
+
+    /// Lets every reply held at the gate go, now and from now on.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
 }
 
 impl Reply {
@@ -115,6 +134,7 @@ impl Reply {
             headers,
             body,
             delay: None,
+            gate: None,
             behaviour,
         }
     }
@@ -202,6 +222,12 @@ impl Reply {
     /// Wait this long after reading the request before answering.
     pub fn delay(mut self, delay: Duration) -> Reply {
         self.delay = Some(delay);
+        self
+    }
+
+    /// Answer only once `gate` is open (the request is logged at once).
+    pub fn held(mut self, gate: &Gate) -> Reply {
+        self.gate = Some(gate.0.subscribe());
         self
     }
 
@@ -490,6 +516,10 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<State>) {
         let reply = state.reply_for(&head.target);
         if let Some(delay) = reply.delay {
             tokio::time::sleep(delay).await;
+        }
+        if let Some(mut gate) = reply.gate.clone() {
+            // An error is the gate dropped: answer then.
+            let _ = gate.wait_for(|open| *open).await;
         }
         let keep_alive = head.keep_alive && !reply.wants_close();
         if !matches!(send(&mut stream, &reply, keep_alive).await, Ok(true)) || !keep_alive {

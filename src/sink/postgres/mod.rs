@@ -62,9 +62,18 @@ use tokio_postgres::Config;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::cell::Misfits;
+use super::names::MORE;
 use super::{quote, row_key, update_set, Column};
 use crate::crawl::Record;
 use column::{sql_type, without_nul, ColumnType, Param};
+
+/// The most columns a table gets for fields (besides `_key` and `_more`).
+/// PostgreSQL allows 1,600 columns, but a row must fit in one 8 KiB page
+/// (8,160 bytes), and a value of up to 24 bytes is never moved out of it
+/// (TOAST takes only larger ones, leaving an 18-byte pointer): 300 columns
+/// of 24 bytes and the row's header fit, whatever the values
+/// (measured: 1,000 columns of 10-byte text fail, "row is too big").
+pub const MAX_FIELD_COLUMNS: usize = 300;
 
 /// Rows per flush: large enough that a round trip carries real work, small
 /// enough that a retried batch is cheap.
@@ -275,7 +284,10 @@ impl PostgresSink {
         let missing: Vec<(&str, &str)> = names
             .iter()
             .filter(|n| !self.known.contains_key(*n))
-            .map(|n| (n.as_str(), "TEXT"))
+            .map(|n| match n.as_str() {
+                MORE => (MORE, sql_type(crate::extract::Kind::Json)),
+                n => (n, "TEXT"),
+            })
             .collect();
         if !missing.is_empty() {
             let sql = alter_sql(&self.table, &missing);

@@ -340,3 +340,63 @@ async fn the_binary_raises_the_soft_limit_to_the_hard_limit_() {
     );
     assert_every_record_once(&out, HOSTS, &run);
 }
+
+// ------------------------------------------------- bytes held, not pages
+
+/// SPEC §10 "Bounds", from the issue: sixteen list pages of 10 MB each, all
+/// leased at once (nothing is known of their size yet). Their bodies take
+/// their bytes from the read-ahead's 32 MiB budget as they arrive, so most
+/// of them are held back mid-body while the earliest go on: the crawl must
+/// neither stall nor time out nor lose order. (What this saves is measured,
+/// not asserted here: peak memory in the README's "Limits and safety".)
+#[test]
+fn large_pages_held_back_by_the_byte_budget_all_arrive_in_order() {
+    alone(large_pages_held_back_by_the_byte_budget_all_arrive_in_order_())
+}
+
+async fn large_pages_held_back_by_the_byte_budget_all_arrive_in_order_() {
+    const PAGES: usize = 16;
+    let server = TestServer::start().await;
+    server.route("/robots.txt", Reply::text("User-agent: *\nAllow: /\n"));
+    let pad = "x".repeat(10 * 1024 * 1024);
+    for page in 1..=PAGES {
+        let body = format!(r#"{{"items":[{{"t":"record {page}"}}],"pad":"{pad}"}}"#);
+        server.route(&format!("/big/{page}"), Reply::json(body));
+    }
+    drop(pad);
+    let dir = TempDir::new().unwrap();
+    let spider = dir.path().join("big.toml");
+    let text = format!(
+        "start = \"{}\"\nlast_page = {PAGES}\n[list]\nformat = \"json\"\nitems = \"items\"\nfields.t = \"t\"\n[limits]\nrate = 0\nconcurrency = 16\nmax_body = \"16MiB\"\ntimeout = \"5s\"\n",
+        server.url("/big/{page}")
+    );
+    std::fs::write(&spider, text).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let args: Vec<String> = vec![
+        "crawl".into(),
+        s(&spider),
+        "-o".into(),
+        s(&out),
+        "-v".into(),
+    ];
+    let run = run(under_limit("-n 4096", &args)).await;
+    assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    assert!(
+        summary_line(&run.stderr).contains(" 0 failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        summary_line(&run.stderr).contains(" 0 retries"),
+        "{}",
+        run.stderr
+    );
+    let titles: Vec<String> = records(&out)
+        .iter()
+        .map(|r| r["t"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let expected: Vec<String> = (1..=PAGES).map(|p| format!("record {p}")).collect();
+    assert_eq!(titles, expected, "every record once, in order");
+    let peak = run.stderr.lines().find(|l| l.contains("peak memory"));
+    println!("{}", peak.unwrap_or("no peak memory line"));
+}

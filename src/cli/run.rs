@@ -75,7 +75,18 @@ pub async fn drive(job: Job, name: &str) -> ExitCode {
     if let Some((inserted, updated)) = outcome.rows {
         say!("trawl: {inserted} rows inserted, {updated} updated");
     }
+    if let Some(kib) = peak_memory_kib() {
+        tracing::info!("peak memory {} MiB", kib.div_ceil(1024));
+    }
     ExitCode::from(status)
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), for `-v`: what the
+/// read-ahead's bounds come to on this crawl.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn report(error: impl std::fmt::Display) -> u8 {

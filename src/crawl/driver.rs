@@ -23,7 +23,7 @@
 //! page so far. Open-ended paging knows its next page only once the current
 //! one is read, so it never asks for a page past the end.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -158,6 +158,11 @@ pub(super) struct Driver {
     later_roots: Vec<Request>,
     /// Pages fetched in this run and their bytes, for a typical page's size.
     bodies: (u64, u64),
+    /// The read-ahead's bytes as the fetches see them: bodies take from it
+    /// as they arrive (`fetch/budget.rs`).
+    budget: Arc<ByteBudget>,
+    /// Detail pages in flight, by the turn they were asked in.
+    detail_turns: HashMap<DetailKey, u64>,
 }
 
 /// Bytes that pages fetched ahead may hold before no more are leased (see
@@ -165,7 +170,7 @@ pub(super) struct Driver {
 /// `max_body` more, this keeps read-ahead under 64 MiB on any site.
 pub const READ_AHEAD_BYTES: usize = 32 * 1024 * 1024;
 
-use crate::fetch::{Ask, Fetch, CHAIN_TURN};
+use crate::fetch::{Ask, ByteBudget, Fetch, CHAIN_TURN};
 
 impl Driver {
     pub fn new(
@@ -212,6 +217,11 @@ impl Driver {
         // state store has every sequence from its first commit.
         let later_roots = roots.into_iter().skip(1).collect();
         let hosts = allowed_hosts(&spider);
+        let budget = Arc::new(ByteBudget::new(match options.read_ahead_bytes {
+            0 => READ_AHEAD_BYTES,
+            n => n,
+        }));
+        fetcher.share_budget(budget.clone());
         Driver {
             spider,
             fetcher,
@@ -235,6 +245,8 @@ impl Driver {
             hosts,
             later_roots,
             bodies: (0, 0),
+            budget,
+            detail_turns: HashMap::new(),
         }
     }
 
@@ -264,6 +276,7 @@ impl Driver {
             if self.pages.is_empty() && (self.frontier.is_empty() || self.at_page_limit()) {
                 break;
             }
+            self.share_with_fetches();
             tokio::select! {
                 biased;
                 _ = self.stop.cancelled() => break,
@@ -355,13 +368,48 @@ impl Driver {
         bytes.checked_div(pages).unwrap_or(0) as usize
     }
 
-    /// The bytes the pages held are reckoned to cost.
+    /// The bytes the pages held are reckoned to cost: their bodies once
+    /// read, a typical page each while fetching (or what the downloads
+    /// hold, when that is more).
     fn held_bytes(&self) -> usize {
-        let typical = self.typical_page();
-        self.pages
-            .values()
-            .map(|p| p.bytes.unwrap_or(typical))
-            .fold(0, usize::saturating_add)
+        let (read, fetching) = self.read_bytes();
+        let estimate = fetching.saturating_mul(self.typical_page());
+        read.saturating_add(estimate.max(self.budget.downloading()))
+    }
+
+    /// Bytes of the pages read and not yet emitted, and how many pages are
+    /// still fetching.
+    fn read_bytes(&self) -> (usize, usize) {
+        let (mut read, mut fetching) = (0usize, 0usize);
+        for page in self.pages.values() {
+            match page.bytes {
+                Some(bytes) => read = read.saturating_add(bytes),
+                None => fetching += 1,
+            }
+        }
+        (read, fetching)
+    }
+
+    /// Tells the fetches what the pages held cost and which downloads
+    /// everything waits for: the earliest page's own and its records'
+    /// detail pages' (their bytes never wait for the budget).
+    fn share_with_fetches(&self) {
+        self.budget.set_held(self.read_bytes().0);
+        let Some(head) = self.pages.values().next() else {
+            self.budget.set_head([]);
+            return;
+        };
+        let items = match &head.state {
+            PageState::Read { items, .. } | PageState::Ready { items, .. } => Some(items),
+            PageState::Fetching => None,
+        };
+        let details = items
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.detail)
+            .filter_map(|key| self.detail_turns.get(&key).copied());
+        self.budget
+            .set_head(std::iter::once(head.turn).chain(details));
     }
 
     /// Takes requests from the frontier while the read-ahead has room, in
@@ -443,6 +491,7 @@ impl Driver {
         match done {
             Done::Page { key, result } => self.absorb_page(key, result),
             Done::Detail { key, result } => {
+                self.detail_turns.remove(&key);
                 let fields = match result {
                     Ok(fields) => {
                         Counters::add(&self.counters.pages);
@@ -764,9 +813,10 @@ impl Driver {
                     headers: spider.request.headers_for(&request.values(&spider)),
                     ..Ask::get(url)
                 };
+                // A chain page's details wait their turn like any other.
+                let turn = turn & !CHAIN_TURN;
+                self.detail_turns.insert(key, turn);
                 self.tasks.spawn(async move {
-                    // A chain page's details wait their turn like any other.
-                    let turn = turn & !CHAIN_TURN;
                     let result = fetch_detail(&fetcher, &spider, &ask, turn).await;
                     Done::Detail { key, result }
                 });

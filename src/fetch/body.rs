@@ -8,6 +8,7 @@ use std::io::Read;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252, X_USER_DEFINED};
 use flate2::bufread::MultiGzDecoder;
 
+use super::budget::Share;
 use super::FetchErrorKind;
 
 /// The most allocated for a body before any of it arrives.
@@ -29,9 +30,15 @@ pub enum Cap {
 }
 
 /// Reads the body chunk by chunk, refusing it or cutting it short at `cap`;
-/// a page's body that is gzip is then gunzipped within the same cap.
-pub async fn read(response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, FetchErrorKind> {
-    let body = read_raw(response, cap).await?;
+/// a page's body that is gzip is then gunzipped within the same cap. With a
+/// `share` of the crawl's budget, each chunk takes its bytes from it first,
+/// waiting while the budget is spent (`budget.rs`).
+pub async fn read(
+    response: reqwest::Response,
+    cap: Cap,
+    share: Option<Share>,
+) -> Result<Vec<u8>, FetchErrorKind> {
+    let body = read_raw(response, cap, share).await?;
     match cap {
         Cap::Refuse(limit) => gunzip_if_gzip(body, limit),
         // robots.txt is text; a cut-short gzip stream would not inflate anyway.
@@ -61,7 +68,11 @@ pub fn gunzip_if_gzip(body: Vec<u8>, limit: u64) -> Result<Vec<u8>, FetchErrorKi
     }
 }
 
-async fn read_raw(mut response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, FetchErrorKind> {
+async fn read_raw(
+    mut response: reqwest::Response,
+    cap: Cap,
+    mut share: Option<Share>,
+) -> Result<Vec<u8>, FetchErrorKind> {
     let (Cap::Refuse(limit) | Cap::Lines(limit)) = cap;
     let claimed = response.content_length();
     if matches!(cap, Cap::Refuse(_)) && claimed.is_some_and(|len| len > limit) {
@@ -69,6 +80,9 @@ async fn read_raw(mut response: reqwest::Response, cap: Cap) -> Result<Vec<u8>, 
     }
     let mut body = Vec::with_capacity(initial_capacity(claimed, limit));
     while let Some(chunk) = response.chunk().await.map_err(FetchErrorKind::network)? {
+        if let Some(share) = share.as_mut() {
+            share.take(chunk.len()).await;
+        }
         let room = limit.saturating_sub(body.len() as u64);
         if (chunk.len() as u64) <= room {
             body.extend_from_slice(&chunk);
@@ -213,11 +227,11 @@ mod tests {
     async fn a_page_body_is_gunzipped_and_robots_txt_is_not() {
         let body = gzip(&[b"<p>hello</p>"]);
         let response = |bytes: Vec<u8>| reqwest::Response::from(http::Response::new(bytes));
-        let page = read(response(body.clone()), Cap::Refuse(1 << 20)).await;
+        let page = read(response(body.clone()), Cap::Refuse(1 << 20), None).await;
         assert_eq!(page, Ok(b"<p>hello</p>".to_vec()));
-        let small = read(response(body.clone()), Cap::Refuse(5)).await;
+        let small = read(response(body.clone()), Cap::Refuse(5), None).await;
         assert_eq!(small, Err(FetchErrorKind::TooLarge(5)));
-        let robots = read(response(body.clone()), Cap::Lines(1 << 20)).await;
+        let robots = read(response(body.clone()), Cap::Lines(1 << 20), None).await;
         assert_eq!(robots, Ok(body));
     }
 

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 /// At most `n` permits out at once, granted by priority.
 #[derive(Debug, Clone)]
@@ -24,11 +24,16 @@ struct State {
     available: usize,
     waiting: BinaryHeap<Waiter>,
     tickets: u64,
+    /// Told whenever a request starts waiting (the byte budget's downloads
+    /// make way for some, `budget.rs`).
+    on_wait: Option<Arc<Notify>>,
 }
 
 #[derive(Debug)]
 struct Waiter {
     priority: u64,
+    /// The request's turn, for [`Gate::any_waiting`].
+    turn: u64,
     ticket: u64,
     grant: oneshot::Sender<Permit>,
 }
@@ -47,6 +52,7 @@ impl Gate {
                 available: permits,
                 waiting: BinaryHeap::new(),
                 tickets: 0,
+                on_wait: None,
             })),
         }
     }
@@ -56,7 +62,18 @@ impl Gate {
     /// # Cancel safety
     /// Dropping the future gives up the place in line; a permit granted in
     /// the meantime is dropped with the channel and so passed on.
+    #[cfg(test)]
     pub async fn acquire(&self, priority: u64) -> Permit {
+        self.acquire_for(priority, priority).await
+    }
+
+    /// `notify` is told each time a request starts waiting for a slot.
+    pub fn on_wait(&self, notify: Arc<Notify>) {
+        self.lock().on_wait = Some(notify);
+    }
+
+    /// [`acquire`](Gate::acquire) for the request of `turn`.
+    pub async fn acquire_for(&self, priority: u64, turn: u64) -> Permit {
         let receiver = {
             let mut state = self.lock();
             if state.available > 0 && state.waiting.is_empty() {
@@ -70,14 +87,27 @@ impl Gate {
             let ticket = state.tickets;
             state.waiting.push(Waiter {
                 priority,
+                turn,
                 ticket,
                 grant,
             });
+            if let Some(notify) = &state.on_wait {
+                notify.notify_waiters();
+            }
             receiver
         };
         receiver
             .await
             .expect("a waiter's sender lives in the gate until it grants")
+    }
+
+    /// Whether a request still waiting for a slot has a turn `wanted` picks.
+    pub fn any_waiting(&self, wanted: impl Fn(u64) -> bool) -> bool {
+        let state = self.lock();
+        state
+            .waiting
+            .iter()
+            .any(|w| !w.grant.is_closed() && wanted(w.turn))
     }
 
     fn release(&self) {

@@ -45,6 +45,7 @@
 
 mod ask;
 mod body;
+mod budget;
 mod cookies;
 mod error;
 mod fds;
@@ -68,6 +69,7 @@ use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use url::Url;
 
 pub use ask::{Ask, Body};
+pub(crate) use budget::ByteBudget;
 pub use cookies::CookiesError;
 pub use error::{ClientError, FetchError, FetchErrorKind};
 pub use fds::raise_open_files_limit;
@@ -130,6 +132,12 @@ pub(crate) trait Fetch: Send + Sync + 'static {
     fn counts(&self) -> (u64, u64) {
         (0, 0)
     }
+
+    /// The crawl's byte budget, for bodies to take their bytes from as
+    /// they arrive. A network that holds no bodies ignores it.
+    fn share_budget(&self, budget: Arc<ByteBudget>) {
+        let _ = budget;
+    }
 }
 
 impl Fetch for Fetcher {
@@ -156,6 +164,12 @@ impl Fetch for Fetcher {
 
     fn counts(&self) -> (u64, u64) {
         Fetcher::counts(self)
+    }
+
+    fn share_budget(&self, budget: Arc<ByteBudget>) {
+        budget.watch_gate(self.inner.gate.clone());
+        // One crawl, one budget: a second is ignored.
+        let _ = self.inner.budget.set(budget);
     }
 }
 
@@ -208,6 +222,9 @@ struct Inner {
     jar: Option<Arc<Jar>>,
     /// Which addresses may be reached; the client's resolver shares it.
     private: Arc<private::Policy>,
+    /// The crawl's read-ahead budget, which bodies take their bytes from
+    /// as they arrive (`budget.rs`); none outside a crawl.
+    budget: std::sync::OnceLock<Arc<ByteBudget>>,
 }
 
 /// What an exchange does with the body.
@@ -294,6 +311,7 @@ impl Fetcher {
                 stats: FetchStats::default(),
                 jar,
                 private,
+                budget: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -556,26 +574,36 @@ impl Fetcher {
             0 => turn,
             _ => 0,
         };
-        let permit = self.inner.gate.acquire(priority).await;
+        let permit = self.inner.gate.acquire_for(priority, turn).await;
         host.wait_turn(turn & !CHAIN_TURN)
             .await
             .map_err(|why| FetchErrorKind::HostSkipped(why).at(url))?;
         self.inner.stats.requests.fetch_add(1, Ordering::Relaxed);
         let timeout = self.inner.limits.timeout;
         let started = tokio::time::Instant::now();
-        match tokio::time::timeout(timeout, self.exchange(host, ask, want)).await {
+        // Time the body waits for the crawl's budget is not the server's.
+        let pause = Arc::new(budget::Pause::default());
+        let exchange = self.exchange(host, ask, turn, want, &pause);
+        match budget::within(timeout, &pause, exchange).await {
             // A streamed body keeps the permit while it is read.
-            Ok(Ok(Answer::Open(mut open))) => {
+            Some(Ok(Answer::Open(mut open))) => {
                 open.permit = Some(permit);
                 open.started = started;
                 Ok(Answer::Open(open))
             }
-            Ok(result) => result.map_err(|kind| kind.at(url)),
-            Err(_) => Err(FetchErrorKind::Timeout(timeout).at(url)),
+            Some(result) => result.map_err(|kind| kind.at(url)),
+            None => Err(FetchErrorKind::Timeout(timeout).at(url)),
         }
     }
 
-    async fn exchange(&self, host: &Host, ask: &Ask, want: Want) -> Result<Answer, FetchErrorKind> {
+    async fn exchange(
+        &self,
+        host: &Host,
+        ask: &Ask,
+        turn: u64,
+        want: Want,
+        pause: &Arc<budget::Pause>,
+    ) -> Result<Answer, FetchErrorKind> {
         let url = &ask.url;
         let (generation, client) = self.inner.pool.client(&hosts::host_key(url));
         let request = match &ask.body {
@@ -618,7 +646,11 @@ impl Fetcher {
             }));
         };
         let content_type = header(&response, CONTENT_TYPE);
-        let bytes = body::read(response, cap).await?;
+        let share = match cap {
+            Cap::Refuse(_) => self.inner.budget.get().map(|b| b.open(turn, pause.clone())),
+            Cap::Lines(_) => None, // robots.txt: small, and read once per host
+        };
+        let bytes = body::read(response, cap, share).await?;
         Ok(Answer::Page(Page {
             url: url.clone(),
             status: status.as_u16(),

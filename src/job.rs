@@ -114,7 +114,9 @@ impl JobError {
     }
 }
 
-/// How [`Job::open`] runs a crawl, beside the spider and the output.
+/// How [`Job::open`] runs a crawl, beside the spider and the output; the
+/// default is a crawl to its end with no state. See [`Job::open`] for an
+/// example.
 #[derive(Debug, Clone, Default)]
 pub struct JobOptions {
     /// A state directory (`--state`): progress is committed there, and a

@@ -218,7 +218,8 @@ pub struct SinkOptions {
 
 impl SinkOptions {
     /// Options for `spider`'s records: its fields in record order, typed by
-    /// the spider, as columns, and its name as the table.
+    /// the spider, as columns, and its name as the table. Not resuming; see
+    /// [`Sink`] for an example.
     pub fn for_spider(spider: &crate::Spider) -> SinkOptions {
         SinkOptions {
             columns: spider

@@ -45,7 +45,19 @@ const WORDS: [&str; 16] = [
     "juniper", "kestrel", "lantern", "meadow", "nimbus", "orchard", "pebble",
 ];
 
-/// Shape of the demo site.
+/// Shape of the demo site: how many pages of how many items each part has.
+///
+/// Every page is generated from these numbers, so a test knows in advance
+/// what a crawl of it finds:
+///
+/// ```
+/// use trawl::demo::DemoSite;
+///
+/// let site = DemoSite { pages: 40, items_per_page: 25, ..DemoSite::default() };
+/// assert_eq!(site.post_count(), 1000);
+/// assert_eq!(DemoSite::default().post_count(), 15);
+/// assert_eq!(DemoSite::default().product_count(), 12);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DemoSite {
     /// Number of blog list pages, `/blog/page/1` to `/blog/page/{pages}`.
@@ -96,7 +108,24 @@ impl DemoSite {
 /// A running demo server; dropping it shuts the server down.
 ///
 /// Dropping stops it at once, cutting open connections; [`DemoServer::shutdown`]
-/// lets requests in flight finish first.
+/// lets requests in flight finish first. The server is a task on the Tokio
+/// runtime it was started on.
+///
+/// ```
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::fetch::Fetcher;
+/// use trawl::spider::Limits;
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let site = DemoServer::start(DemoSite::default()).await?; // a free port on 127.0.0.1
+/// assert!(site.addr().ip().is_loopback());
+/// let robots = url::Url::parse(&format!("{}/robots.txt", site.base_url()))?;
+///
+/// let fetcher = Fetcher::new(&Limits { allow_private: true, ..Limits::default() })?;
+/// assert_eq!(fetcher.get(&robots).await?.text, "User-agent: *\nAllow: /\n");
+/// site.shutdown().await; // or drop it
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct DemoServer {
     addr: SocketAddr,

@@ -1,7 +1,7 @@
 //! A crawl written into a sink exactly once: the commit protocol (SPEC §2, §5).
 //!
 //! Records leave the engine in discovery order and each list page's records
-//! are followed by its [`PageDone`], so what the sink
+//! are followed by a page mark, so what the sink
 //! has taken is always whole pages and part of one. At each page mark the
 //! job notes the sink's position; about once a second (or every
 //! [`CHECKPOINT_RECORDS`] records) it checkpoints: the sink is made durable
@@ -43,7 +43,31 @@ pub struct Resumable {
     pub unlimited: bool,
 }
 
-/// A fault that ended a job; what was committed before it stays committed.
+/// A fault that ended a job, or kept [`Job::open`] from opening one; what
+/// was committed before it stays committed.
+///
+/// [`is_usage`](JobError::is_usage) tells a mistake in what the caller
+/// asked (the command line's exit 2) from a fault of the crawl or the
+/// machine. `Job::open` checks before any request:
+///
+/// ```
+/// use trawl::job::{Job, JobError, JobOptions};
+/// use trawl::sink::Target;
+/// use trawl::Spider;
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let spider = Spider::from_toml(r#"
+///     start = "http://127.0.0.1:8000/blog/page/{page}"
+///     [list]
+///     item = ".item"
+///     "#, "inline", "blog")?;
+/// let options = JobOptions { state: Some("state".into()), ..JobOptions::default() };
+/// let error = Job::open(spider, Target::Stdout, options).await.unwrap_err();
+/// assert!(matches!(error, JobError::NotResumable { .. }));
+/// assert!(error.is_usage());
+/// assert!(error.to_string().contains("stdout cannot be rewound"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum JobError {
@@ -90,7 +114,9 @@ impl JobError {
     }
 }
 
-/// How [`Job::open`] runs a crawl, beside the spider and the output.
+/// How [`Job::open`] runs a crawl, beside the spider and the output; the
+/// default is a crawl to its end with no state. See [`Job::open`] for an
+/// example.
 #[derive(Debug, Clone, Default)]
 pub struct JobOptions {
     /// A state directory (`--state`): progress is committed there, and a
@@ -106,7 +132,8 @@ pub struct JobOptions {
     pub pool_size: usize,
 }
 
-/// How a job ended.
+/// How a job ended: [`Job::run`] always returns one, with the crawl's
+/// counts, whether or not a fault ended it.
 #[derive(Debug)]
 pub struct Outcome {
     /// The first fault, if one ended the job.
@@ -124,6 +151,12 @@ pub struct Outcome {
 
 /// A crawl, the sink its records go to, and optionally the state that makes
 /// the output exactly-once across interruptions.
+///
+/// Open one with [`Job::open`] (or build it from its parts with
+/// [`Job::new`]), then [`run`](Job::run) it to its end. To stop it early,
+/// cancel the token `run` was given: what was written is committed before
+/// `run` returns, and a job opened again on the same state directory
+/// continues after it. [`watch`](Job::watch) reads the counts while it runs.
 pub struct Job {
     crawl: Crawl,
     sink: Sink,
@@ -156,7 +189,8 @@ impl Job {
     /// first request: the state directory (locked, and refused if it holds
     /// another crawl), then the output (cut back to the last commit, and
     /// refused if it was changed behind trawl's back), then the crawl,
-    /// continuing from the commit.
+    /// continuing from the commit. Without [`JobOptions::state`] it opens
+    /// the output and the crawl, and commits nothing.
     ///
     /// ```
     /// use trawl::demo::{DemoServer, DemoSite};
@@ -249,7 +283,7 @@ impl Job {
     }
 
     /// When this job continues an earlier run from its state directory, the
-    /// records that run committed.
+    /// records the earlier runs committed; `None` for a fresh start.
     pub fn resumed(&self) -> Option<u64> {
         self.resumed
     }

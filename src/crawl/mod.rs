@@ -136,6 +136,29 @@ pub struct Resume {
 }
 
 /// Limits on the crawl itself, beside the spider's `[limits]`.
+///
+/// The defaults crawl everything the spider reaches, from its first page.
+/// `max_pages` and `max_items` are the command line's `--max-pages` and
+/// `--max-items`:
+///
+/// ```
+/// use futures::StreamExt;
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::{Crawl, CrawlOptions, Spider};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let site = DemoServer::start(DemoSite::default()).await?; // 3 pages of 5 posts
+/// let spider = Spider::from_toml(&format!(r#"
+///     start = "{}/blog/page/{{page}}"
+///     [list]
+///     item = ".item"
+///     fields.title = ".title::text"
+///     "#, site.base_url()), "inline", "blog")?;
+/// let options = CrawlOptions { max_pages: Some(2), ..CrawlOptions::default() };
+/// let records: Vec<_> = Crawl::start(spider, options)?.collect().await;
+/// assert_eq!(records.len(), 10); // two list pages
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct CrawlOptions {
     /// Stop after this many list pages (`--max-pages`).
@@ -160,9 +183,57 @@ pub struct CrawlOptions {
     pub page_details: bool,
 }
 
-/// A running crawl: a stream of records in discovery order.
+/// A running crawl: a [`Stream`] of records in discovery order.
 ///
-/// `take(n)` stops it after `n` records; dropping it cancels every fetch.
+/// Records arrive page by page and item by item, in the order a reader of
+/// the site would find them, while the fetches run concurrently underneath
+/// (up to the spider's `concurrency`, each host at its `rate`). The engine
+/// is a task on the Tokio runtime [`start`](Crawl::start) was called on; it
+/// fetches ahead of the consumer only a bounded number of pages, so a
+/// consumer that stops pulling stops the fetching.
+///
+/// A page that fails after its retries does not end the stream: it is
+/// counted in [`summary`](Crawl::summary)`().failures` and the crawl goes
+/// on. The stream yields an `Err` only for a [`CrawlError`] that ends the
+/// crawl, and ends after it.
+///
+/// Three ways to end a crawl early: `take(n)` (from
+/// [`StreamExt`](futures::StreamExt)) stops it after `n` records;
+/// [`stop`](Crawl::stop) lets the records already complete arrive and then
+/// ends the stream; dropping the `Crawl` aborts the engine and every fetch
+/// at once, releasing their connections.
+///
+/// ```
+/// use futures::StreamExt;
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::{Crawl, CrawlOptions, Spider};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let shape = DemoSite { pages: 200, ..DemoSite::default() }; // 1,000 posts
+/// let site = DemoServer::start(shape).await?;
+/// let spider = Spider::from_toml(&format!(r#"
+///     start = "{}/blog/page/{{page}}"   # no last_page: pages until one is empty
+///     [list]
+///     item = ".item"
+///     fields.title = ".title::text"
+///     [limits]
+///     rate = 0                          # unlimited: the demo site is local
+///     "#, site.base_url()), "inline", "blog")?;
+/// let mut crawl = Crawl::start(spider, CrawlOptions::default())?;
+/// let mut seen: u64 = 0;
+/// while let Some(record) = crawl.next().await {
+///     record?;
+///     seen += 1;
+///     if seen == 5 {
+///         crawl.stop(); // what is complete still arrives, then the stream ends
+///     }
+/// }
+/// assert!(seen >= 5 && seen < u64::from(shape.post_count()));
+/// let summary = crawl.summary();
+/// assert_eq!(summary.records, seen);
+/// assert!(summary.failures.is_empty());
+/// # Ok(()) }
+/// ```
 #[must_use = "a crawl does nothing unless its records are pulled"]
 pub struct Crawl {
     events: mpsc::Receiver<Result<Event, CrawlError>>,
@@ -173,7 +244,18 @@ pub struct Crawl {
 }
 
 impl Crawl {
-    /// Starts crawling `spider` on the current Tokio runtime.
+    /// Starts crawling `spider` on the current Tokio runtime; the first
+    /// request is sent at once, whether or not the stream is polled yet.
+    ///
+    /// A start on a loopback or private address (the demo site's
+    /// `127.0.0.1`) allows such addresses for this crawl; otherwise they
+    /// are refused unless the spider sets `allow_private`.
+    ///
+    /// # Errors
+    /// [`CrawlError::Client`] when the HTTP client cannot be built.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime, as [`tokio::spawn`] does.
     pub fn start(spider: Spider, options: CrawlOptions) -> Result<Crawl, CrawlError> {
         // A start on a private network allows it for the crawl (SPEC §10).
         let starts: Vec<&str> = spider.starts.templates.iter().map(String::as_str).collect();
@@ -226,12 +308,14 @@ impl Crawl {
     }
 
     /// Asks the crawl to stop taking work: records already complete still
-    /// arrive, then the stream ends. Fetches in flight are abandoned.
+    /// arrive, then the stream ends. Fetches in flight are abandoned. Calling
+    /// it again does nothing.
     pub fn stop(&self) {
         self.stop.cancel();
     }
 
-    /// Counts so far: pages, records, retries, failures, elapsed time.
+    /// Counts so far: pages, records, retries, failures, elapsed time. Read
+    /// it after the stream ends for the crawl's totals.
     pub fn summary(&self) -> Summary {
         self.summary_handle().summary()
     }
@@ -241,7 +325,8 @@ impl Crawl {
         self.fetcher.cookies()
     }
 
-    /// A handle that reads the counts while someone else owns the crawl.
+    /// A handle that reads the counts while someone else owns the crawl
+    /// (a [`Job`](crate::job::Job), a consumer task).
     pub fn summary_handle(&self) -> SummaryHandle {
         SummaryHandle {
             counters: self.counters.clone(),

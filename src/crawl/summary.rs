@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A page that failed after its retries.
+/// A page that failed after its retries, in [`Summary::failures`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// The page's URL.
@@ -56,7 +56,39 @@ impl Counters {
     }
 }
 
-/// A snapshot of a crawl's progress.
+/// A snapshot of a crawl's progress: what [`Crawl::summary`](crate::Crawl::summary)
+/// returns. Its `Display` is the line `trawl crawl` prints when it ends.
+///
+/// A page that fails after its retries is a [`Failure`] here, with its URL
+/// and the reason, and the crawl goes on without it:
+///
+/// ```
+/// use futures::StreamExt;
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::{Crawl, CrawlOptions, Spider};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let site = DemoServer::start(DemoSite::default()).await?; // 3 pages of 5 posts
+/// let spider = Spider::from_toml(&format!(r#"
+///     start = "{}/blog/page/{{page}}"
+///     last_page = 4                     # one page more than the site has
+///     [list]
+///     item = ".item"
+///     fields.title = ".title::text"
+///     [limits]
+///     rate = 0                          # unlimited: the demo site is local
+///     "#, site.base_url()), "inline", "blog")?;
+/// let mut crawl = Crawl::start(spider, CrawlOptions::default())?;
+/// while let Some(record) = crawl.next().await {
+///     record?;
+/// }
+/// let summary = crawl.summary();
+/// assert_eq!((summary.list_pages, summary.records), (3, 15));
+/// assert_eq!(summary.failures.len(), 1);
+/// assert!(summary.failures[0].url.ends_with("/blog/page/4"));
+/// assert!(summary.failures[0].reason.contains("404"));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// Pages fetched and read (list and detail).

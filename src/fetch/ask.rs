@@ -8,6 +8,38 @@ use super::FetchErrorKind;
 
 /// What to request: a URL, the headers `[request]` adds, and for a POST
 /// its body. Header values may be secrets: `Debug` shows their names only.
+///
+/// [`Ask::get`] is a plain GET; the fields are public, so headers and a
+/// body are added with struct update syntax. Send it with
+/// [`Fetcher::send`](crate::fetch::Fetcher::send):
+///
+/// ```
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::fetch::{Ask, Body, Fetcher};
+/// use trawl::spider::Limits;
+/// use url::Url;
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let site = DemoServer::start(DemoSite::default()).await?;
+/// let fetcher = Fetcher::new(&Limits { allow_private: true, ..Limits::default() })?;
+/// let api = Url::parse(&format!("{}/api/products?page=2", site.base_url()))?;
+///
+/// let ask = Ask {
+///     headers: vec![("Accept".into(), "application/json".into())],
+///     ..Ask::get(api.clone())
+/// };
+/// let page = fetcher.send(&ask).await?;
+/// let body: serde_json::Value = serde_json::from_str(&page.text)?;
+/// assert_eq!(body["page"], 2);
+///
+/// // A POST: the demo site takes none, and says so.
+/// let post = Ask {
+///     body: Some(Body { bytes: br#"{"page":2}"#.to_vec(), content_type: "application/json" }),
+///     ..Ask::get(api)
+/// };
+/// assert_eq!(fetcher.send(&post).await.unwrap_err().status(), Some(405));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Ask {
     /// The page.

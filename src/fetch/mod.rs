@@ -183,7 +183,8 @@ pub(crate) const CHAIN_TURN: u64 = 1 << 63;
 /// The most redirects followed for one page.
 pub const MAX_REDIRECTS: usize = 10;
 
-/// A fetched page: its final URL (after redirects) and its decoded text.
+/// A fetched page: its final URL (after redirects) and its body decoded to
+/// text (by its charset: the Content-Type's, the HTML's `<meta>`, or UTF-8).
 #[derive(Debug, Clone)]
 pub struct Page {
     /// Where the page was finally found; links resolve against it.
@@ -203,7 +204,43 @@ pub(crate) struct FetchStats {
     pub retries: AtomicU64,
 }
 
-/// The polite fetch stack. Cheap to clone; clones share every limit.
+/// A polite HTTP client: the fetch stack a crawl uses, on its own.
+///
+/// Every request passes the policies the [module docs](self) list:
+/// robots.txt, the per-host rate, the global concurrency cap, retries with
+/// backoff, the timeout and the body limit, all from a spider's
+/// [`Limits`]. Cheap to clone; clones share every limit, so two tasks
+/// fetching from one host through clones still keep its rate.
+///
+/// Loopback, private and other reserved addresses are refused unless
+/// `allow_private` is set, so fetching the demo site on `127.0.0.1` takes
+/// it:
+///
+/// ```
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::fetch::{FetchErrorKind, Fetcher};
+/// use trawl::spider::Limits;
+/// use url::Url;
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let site = DemoServer::start(DemoSite::default()).await?;
+/// let post = Url::parse(&format!("{}/blog/post/1", site.base_url()))?;
+///
+/// let fetcher = Fetcher::new(&Limits { allow_private: true, ..Limits::default() })?;
+/// let page = fetcher.get(&post).await?;
+/// assert_eq!(page.status, 200);
+/// assert!(page.text.contains("Description of post 1."));
+///
+/// let missing = fetcher.get(&post.join("/blog/post/999")?).await.unwrap_err();
+/// assert_eq!(missing.status(), Some(404));
+/// assert!(!missing.is_retryable()); // a 404 is not tried again
+/// assert_eq!(fetcher.counts(), (3, 0)); // robots.txt once, then two pages; no retries
+///
+/// let strict = Fetcher::new(&Limits::default())?;
+/// let refused = strict.get(&post).await.unwrap_err();
+/// assert!(matches!(refused.kind(), FetchErrorKind::Private(_))); // nothing was sent
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Fetcher {
     inner: Arc<Inner>,
@@ -246,6 +283,10 @@ enum Answer {
 
 impl Fetcher {
     /// Builds the client and policies for `limits`, keeping no cookies.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built (a proxy variable that is not a
+    /// URL, no TLS roots).
     pub fn new(limits: &Limits) -> Result<Fetcher, ClientError> {
         Fetcher::with_request(limits, &RequestRule::default())
     }
@@ -347,6 +388,12 @@ impl Fetcher {
     }
 
     /// Fetches `url` through every policy; see the module docs for the order.
+    /// See [`Fetcher`] for an example.
+    ///
+    /// # Errors
+    /// A [`FetchError`] naming the URL: a status that is not success (after
+    /// the retries a 429 or 5xx gets), a timeout, a network error, a body
+    /// over `max_body`, robots.txt forbidding it, a refused private address.
     ///
     /// # Cancel safety
     /// Dropping the future abandons the request and frees its connection and
@@ -357,7 +404,11 @@ impl Fetcher {
 
     /// Sends `ask` (its headers, and a POST when it has a body) through every
     /// policy, as [`get`](Fetcher::get) does a GET: robots.txt, the rate and
-    /// retries apply, and each redirect hop is checked on its own.
+    /// retries apply, and each redirect hop is checked on its own. See
+    /// [`Ask`] for an example.
+    ///
+    /// # Errors
+    /// As for [`get`](Fetcher::get).
     ///
     /// # Cancel safety
     /// Dropping the future abandons the request; nothing else is lost.

@@ -53,7 +53,21 @@ pub enum Target {
 }
 
 impl Target {
-    /// Reads an `-o` value; the error names what was expected.
+    /// Reads an `-o` value: `-` is stdout, `sqlite:PATH` an SQLite file,
+    /// `postgres://…` a PostgreSQL database, and a path is a file whose
+    /// extension (`.jsonl` or `.ndjson`, `.csv`, `.json`) says the format.
+    ///
+    /// ```
+    /// use std::path::PathBuf;
+    /// use trawl::sink::Target;
+    ///
+    /// assert_eq!(Target::parse("posts.csv"), Ok(Target::Csv(PathBuf::from("posts.csv"))));
+    /// assert_eq!(Target::parse("sqlite:out/posts.db"), Ok(Target::Sqlite("out/posts.db".into())));
+    /// assert!(Target::parse("posts.txt").unwrap_err().contains("expected a file ending in .jsonl"));
+    /// ```
+    ///
+    /// # Errors
+    /// A message that names the value and what was expected.
     pub fn parse(text: &str) -> Result<Target, String> {
         if text == "-" {
             return Ok(Target::Stdout);
@@ -206,7 +220,8 @@ pub struct SinkOptions {
 
 impl SinkOptions {
     /// Options for `spider`'s records: its fields in record order, typed by
-    /// the spider, as columns, and its name as the table.
+    /// the spider, as columns, and its name as the table. Not resuming; see
+    /// [`Sink`] for an example.
     pub fn for_spider(spider: &crate::Spider) -> SinkOptions {
         SinkOptions {
             columns: spider
@@ -220,7 +235,50 @@ impl SinkOptions {
     }
 }
 
-/// An open output.
+/// An open output: records go in with [`write`](Sink::write), are made
+/// durable by [`checkpoint`](Sink::checkpoint), and the output is closed by
+/// [`finish`](Sink::finish).
+///
+/// Open it before the crawl starts, so that a bad path or an unreachable
+/// database fails before any request. A [`Job`](crate::job::Job) does all
+/// of this, and resumes; a sink by hand is for a caller who handles the
+/// records itself:
+///
+/// ```
+/// use futures::StreamExt;
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::sink::{Sink, SinkOptions, Target};
+/// use trawl::{Crawl, CrawlOptions, Spider};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let site = DemoServer::start(DemoSite::default()).await?; // 3 pages of 5 posts
+/// let spider = Spider::from_toml(&format!(r#"
+///     start = "{}/blog/page/{{page}}"
+///     [list]
+///     item = ".item"
+///     fields.title = ".title::text"
+///     [limits]
+///     rate = 0                          # unlimited: the demo site is local
+///     "#, site.base_url()), "inline", "blog")?;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("posts.db");
+/// let target = Target::parse(&format!("sqlite:{}", path.display()))?;
+///
+/// let mut sink = Sink::open(target, SinkOptions::for_spider(&spider)).await?; // table `blog`
+/// let mut crawl = Crawl::start(spider, CrawlOptions::default())?;
+/// while let Some(record) = crawl.next().await {
+///     sink.write(&record?).await?;
+/// }
+/// sink.checkpoint().await?;
+/// assert_eq!(sink.rows_written(), Some((15, 0))); // (inserted, updated)
+/// sink.finish().await?;
+///
+/// // Any SQLite client reads it: one row a record, keyed by `_key`.
+/// let db = rusqlite::Connection::open(&path)?;
+/// let rows: u64 = db.query_row("SELECT count(*) FROM blog", [], |row| row.get(0))?;
+/// assert_eq!(rows, 15);
+/// # Ok(()) }
+/// ```
 pub struct Sink {
     target: Target,
     writer: Writer,
@@ -263,7 +321,16 @@ enum Writer {
 }
 
 impl Sink {
-    /// Opens `target`, creating what it needs; nothing is fetched before this succeeds.
+    /// Opens `target`, creating what it needs: the file (created empty,
+    /// or, resuming, cut back to [`SinkOptions::resume_at`]), or the table
+    /// with `_key` and a column per field (an existing table is kept, and
+    /// gains the columns it lacks). See [`Sink`] for an example.
+    ///
+    /// # Errors
+    /// A [`SinkError`] naming the output: a file that cannot be created, a
+    /// database that cannot be opened or reached, a table that cannot be
+    /// made; when resuming, an output changed since the commit
+    /// ([`SinkError::is_tampered`]).
     pub async fn open(target: Target, options: SinkOptions) -> Result<Sink, SinkError> {
         let fail = |e: &dyn fmt::Display| SinkError::new(&target, e);
         let resumed = options.resume_at.map(|position| {

@@ -36,6 +36,32 @@ pub(crate) use values::format_duration;
 pub(crate) use values::{parse_duration, parse_rate, parse_size};
 
 /// A validated spider: where to start, how to page, what to extract, how politely.
+///
+/// Read one from a spider file with [`from_path`](Spider::from_path), or from
+/// TOML text with [`from_toml`](Spider::from_toml); the README's "Spider file
+/// reference" documents every key. Loading checks everything that can be
+/// checked without the network (unknown keys, types, selectors, templates),
+/// so a `Spider` that loaded is one a crawl can start. Its
+/// [`limits`](Spider::limits) may be changed before the crawl starts.
+///
+/// ```
+/// use trawl::Spider;
+///
+/// let spider = Spider::from_toml(r#"
+///     start = "http://127.0.0.1:8000/blog/page/{page}"
+///     last_page = 3
+///     [list]
+///     item = ".item"
+///     fields.title = ".title::text"
+///     fields.url = "a::attr(href)"
+///     [limits]
+///     rate = 5
+///     "#, "blog.toml", "blog")?;
+/// assert_eq!(spider.name, "blog"); // the default name: no `name` key
+/// assert_eq!(spider.limits.rate.per_second(), 5.0);
+/// assert!(spider.describe().contains("/blog/page/{page} (pages 1 to 3)"));
+/// # Ok::<(), trawl::SpiderError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Spider {
     /// Names output tables and state; defaults to the file's stem.
@@ -68,6 +94,24 @@ pub struct Spider {
 }
 
 /// A spider file that cannot be used, with the file, the key and what was expected.
+///
+/// Its `Display` is the whole message (`blog.toml: key `list.item`: …`);
+/// [`key`](SpiderError::key) gives the key alone, for a caller that points
+/// at it. An unknown key comes with the nearest known one:
+///
+/// ```
+/// use trawl::Spider;
+///
+/// let error = Spider::from_toml(r#"
+///     start = "http://127.0.0.1:8000/blog/page/{page}"
+///     [list]
+///     item = ".item"
+///     [limits]
+///     rat = 5
+///     "#, "blog.toml", "blog").unwrap_err();
+/// assert_eq!(error.key(), Some("limits.rat"));
+/// assert_eq!(error.to_string(), "blog.toml: key `limits.rat`: unknown key; did you mean `rate`?");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{origin}: {}{message}", key.as_ref().map(|k| format!("key `{k}`: ")).unwrap_or_default())]
 pub struct SpiderError {
@@ -100,7 +144,33 @@ impl SpiderError {
 }
 
 impl Spider {
-    /// Reads and validates a spider file; its stem is the default name.
+    /// Reads and validates a spider file; its stem is the default name, and
+    /// its path names it in errors.
+    ///
+    /// ```
+    /// use trawl::Spider;
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("posts.toml");
+    /// std::fs::write(&path, r#"
+    ///     start = "http://127.0.0.1:8000/blog/page/{page}"
+    ///     [list]
+    ///     item = ".item"
+    ///     fields.title = ".title:text"
+    ///     "#)?;
+    /// let error = Spider::from_path(&path).unwrap_err();
+    /// assert_eq!(error.key(), Some("list.fields.title"));
+    /// assert!(error.to_string().starts_with(&format!("{}: key `list.fields.title`: ", path.display())));
+    ///
+    /// std::fs::write(&path, std::fs::read_to_string(&path)?.replace(":text", "::text"))?;
+    /// assert_eq!(Spider::from_path(&path)?.name, "posts");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When the file cannot be read, or is not a valid spider file; the
+    /// error names the file and, where one is at fault, the key.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Spider, SpiderError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
@@ -114,7 +184,14 @@ impl Spider {
         Spider::from_toml(&text, &origin, stem)
     }
 
-    /// Validates spider TOML; `origin` names it in errors, `default_name` is used without `name`.
+    /// Validates spider TOML; `origin` names it in errors, `default_name` is
+    /// used without `name`. See [`Spider`] for an example.
+    ///
+    /// # Errors
+    /// When the text is not TOML (the error gives the line), a key is
+    /// unknown, a value has the wrong type or range, a selector or template
+    /// does not compile, or keys contradict each other; the error names the
+    /// key at fault and what was expected.
     pub fn from_toml(text: &str, origin: &str, default_name: &str) -> Result<Spider, SpiderError> {
         let doc: toml::Table = toml::from_str(text).map_err(|e| syntax_error(origin, text, &e))?;
         levels::check_seed_shape(&doc, origin)?;

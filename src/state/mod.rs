@@ -136,6 +136,54 @@ impl Pending {
 }
 
 /// The open state database, and the directory's lock (released on drop).
+///
+/// [`Job::open`](crate::job::Job::open) opens the state, the output and the
+/// crawl together, and is what most callers want. A store opened by hand
+/// is for a caller who opens the parts itself and hands them to
+/// [`Job::new`](crate::job::Job::new): the [`Saved`] progress says where
+/// the crawl and the output continue.
+///
+/// ```
+/// use tokio_util::sync::CancellationToken;
+/// use trawl::demo::{DemoServer, DemoSite};
+/// use trawl::job::{Job, Resumable};
+/// use trawl::sink::{Sink, SinkOptions, Target};
+/// use trawl::state::StateStore;
+/// use trawl::{Crawl, CrawlOptions, Spider};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let site = DemoServer::start(DemoSite::default()).await?; // 3 pages of 5 posts
+/// let text = format!(r#"
+///     start = "{}/blog/page/{{page}}"
+///     [list]
+///     item = ".item"
+///     fields.title = ".title::text"
+///     [limits]
+///     rate = 0                          # unlimited: the demo site is local
+///     "#, site.base_url());
+/// let spider = Spider::from_toml(&text, "inline", "blog")?;
+/// let dir = tempfile::tempdir()?;
+/// let (state, target) = (dir.path().join("state"), Target::JsonLines(dir.path().join("posts.jsonl")));
+///
+/// // The state knows its crawl by the spider's text and the output's name.
+/// let (store, saved) = StateStore::open(&state, &text, &target.to_string())?;
+/// let resuming = saved.resume.is_some();
+/// let sink = Sink::open(target.clone(), SinkOptions {
+///     resume_at: resuming.then_some(saved.sink_position),
+///     resume_mark: saved.sink_mark,
+///     ..SinkOptions::for_spider(&spider)
+/// }).await?;
+/// let options = CrawlOptions { resume: saved.resume, page_details: true, ..CrawlOptions::default() };
+/// let crawl = Crawl::start(spider, options)?;
+/// let job = Job::new(crawl, sink, Some(Resumable { store, unlimited: true }));
+/// assert!(job.run(CancellationToken::new()).await.error.is_none());
+///
+/// // The job has ended and released the directory: its progress is there to read.
+/// let (_store, saved) = StateStore::open(&state, &text, &target.to_string())?;
+/// assert!(saved.complete);
+/// assert_eq!(saved.records, 15);
+/// # Ok(()) }
+/// ```
 pub struct StateStore {
     conn: Connection,
     path: PathBuf,
@@ -152,10 +200,19 @@ impl std::fmt::Debug for StateStore {
 }
 
 impl StateStore {
-    /// Opens or creates the state in `dir` for this spider text and output.
+    /// Opens or creates the state in `dir` for this spider text and output,
+    /// and reads what it holds ([`Saved::default`] for a new one).
     ///
     /// Locks `dir` first: while the store lives, another `open` of it fails
-    /// with [`StateError::Locked`] and changes nothing.
+    /// with [`StateError::Locked`] and changes nothing. The spider's text is
+    /// compared by meaning (comments and spacing may change); `output` is
+    /// the [`Target`](crate::sink::Target) as text.
+    ///
+    /// # Errors
+    /// [`StateError::Locked`] for a directory in use, [`StateError::Changed`]
+    /// for a state of another spider or output, [`StateError::Unusable`] for
+    /// a file that is not a trawl state, [`StateError::Io`] when the
+    /// directory or file cannot be created or read.
     pub fn open(
         dir: &Path,
         spider_text: &str,

@@ -88,7 +88,7 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![warn(missing_debug_implementations)]
+#![warn(unreachable_pub, missing_debug_implementations)]
 
 #[cfg(feature = "cli")]
 #[doc(hidden)]

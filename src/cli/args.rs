@@ -38,7 +38,7 @@ Spider files, outputs and guarantees: see README.md.";
 /// Stream structured records out of paginated websites and JSON APIs, politely.
 #[derive(Debug, Parser)]
 #[command(name = "trawl", version, propagate_version = true, after_help = AFTER_HELP)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
@@ -50,7 +50,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Crawl a spider file; records go to stdout as JSON Lines unless -o says otherwise.
     #[command(after_help = AFTER_HELP)]
     Crawl(CrawlArgs),

@@ -32,7 +32,7 @@ const EXAMPLES: [(&str, &str); 4] = [
 const EXAMPLE_HOST: &str = "127.0.0.1:8000";
 
 /// Serves the demo site, crawls it with each example, prints the records.
-pub async fn demo(serve: bool, port: Option<u16>) -> ExitCode {
+pub(super) async fn demo(serve: bool, port: Option<u16>) -> ExitCode {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port.unwrap_or(0)));
     let server = match DemoServer::start_on(DemoSite::default(), addr).await {
         Ok(server) => server,

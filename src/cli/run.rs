@@ -10,17 +10,17 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 /// SPEC §2 exit statuses.
-pub mod exit {
+pub(crate) mod exit {
     /// The crawl ran to its end (failed pages included).
-    pub const OK: u8 = 0;
+    pub(crate) const OK: u8 = 0;
     /// A runtime fault stopped the crawl.
-    pub const FAULT: u8 = 1;
+    pub(crate) const FAULT: u8 = 1;
     /// A bad spider file or bad arguments.
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     /// Stopped by SIGINT.
-    pub const SIGINT: u8 = 130;
+    pub(crate) const SIGINT: u8 = 130;
     /// Stopped by SIGTERM.
-    pub const SIGTERM: u8 = 143;
+    pub(crate) const SIGTERM: u8 = 143;
 }
 
 /// How often the progress line is refreshed.
@@ -32,7 +32,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 /// are written and committed, the sink is finished and the summary printed;
 /// a second SIGINT exits at once. The commit protocol itself is the
 /// library's ([`Job`]).
-pub async fn drive(job: Job, name: &str) -> ExitCode {
+pub(crate) async fn drive(job: Job, name: &str) -> ExitCode {
     let (mut sigint, mut sigterm) = match (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),

@@ -23,7 +23,7 @@ use super::{fail, load, run::exit};
 const SHOWN: usize = 3;
 
 /// `trawl try SPIDER [URL] [--detail]`.
-pub async fn try_page(
+pub(super) async fn try_page(
     path: &Path,
     url: Option<&str>,
     detail: bool,

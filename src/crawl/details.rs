@@ -18,11 +18,11 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::extract::Fields;
 
 /// A detail page's key: a hash of its normalised URL.
-pub type DetailKey = u64;
+pub(super) type DetailKey = u64;
 
 /// Hashes a normalised URL. 64 bits make a collision among a million URLs
 /// about a one-in-ten-million chance.
-pub fn url_key(normalized_url: &str) -> DetailKey {
+pub(super) fn url_key(normalized_url: &str) -> DetailKey {
     let mut hasher = std::hash::DefaultHasher::new();
     normalized_url.hash(&mut hasher);
     hasher.finish()
@@ -47,7 +47,7 @@ enum Entry {
 }
 
 /// What a record waiting on a detail page finds.
-pub enum Lookup {
+pub(super) enum Lookup {
     /// Still being fetched.
     Pending,
     /// The fields.
@@ -60,7 +60,7 @@ pub enum Lookup {
 
 /// Every detail page of the crawl.
 #[derive(Default)]
-pub struct Details {
+pub(super) struct Details {
     entries: HashMap<DetailKey, Entry>,
     /// Opened on first use; `None` also when it could not be opened (then
     /// fields stay in memory).
@@ -70,7 +70,7 @@ pub struct Details {
 
 impl Details {
     /// A record needs `key`; returns `true` when the page is new and must be fetched.
-    pub fn claim(&mut self, key: DetailKey) -> bool {
+    pub(super) fn claim(&mut self, key: DetailKey) -> bool {
         match self.entries.get_mut(&key) {
             Some(Entry::Fetching { waiters }) | Some(Entry::Ready { waiters, .. }) => {
                 *waiters += 1;
@@ -87,7 +87,7 @@ impl Details {
     }
 
     /// A fetch finished.
-    pub fn resolve(&mut self, key: DetailKey, fields: Option<Fields>) {
+    pub(super) fn resolve(&mut self, key: DetailKey, fields: Option<Fields>) {
         let waiters = match self.entries.get(&key) {
             Some(Entry::Fetching { waiters }) => *waiters,
             _ => 0,
@@ -103,17 +103,17 @@ impl Details {
     }
 
     /// A fetch failed with a local fault (see [`Lookup::Local`]).
-    pub fn resolve_local(&mut self, key: DetailKey, url: String, reason: String) {
+    pub(super) fn resolve_local(&mut self, key: DetailKey, url: String, reason: String) {
         self.entries.insert(key, Entry::Local { url, reason });
     }
 
     /// Fields fetched by an earlier run (resume).
-    pub fn preload(&mut self, key: DetailKey, fields: Fields) {
+    pub(super) fn preload(&mut self, key: DetailKey, fields: Fields) {
         self.archive_or_keep(key, Arc::new(fields));
     }
 
     /// The fields for `key`, as a waiting record sees them.
-    pub fn lookup(&self, key: DetailKey) -> Lookup {
+    pub(super) fn lookup(&self, key: DetailKey) -> Lookup {
         match self.entries.get(&key) {
             Some(Entry::Fetching { .. }) => Lookup::Pending,
             Some(Entry::Ready { fields, .. }) => Lookup::Ready(fields.clone()),
@@ -131,7 +131,7 @@ impl Details {
     }
 
     /// A record that needed `key` has been emitted; the last one out archives the fields.
-    pub fn release(&mut self, key: DetailKey) {
+    pub(super) fn release(&mut self, key: DetailKey) {
         let Some(Entry::Ready { fields, waiters }) = self.entries.get_mut(&key) else {
             return;
         };

@@ -173,7 +173,7 @@ pub const READ_AHEAD_BYTES: usize = 32 * 1024 * 1024;
 use crate::fetch::{Ask, ByteBudget, Fetch, CHAIN_TURN};
 
 impl Driver {
-    pub fn new(
+    pub(super) fn new(
         spider: Arc<Spider>,
         fetcher: Arc<dyn Fetch>,
         mut options: CrawlOptions,
@@ -251,7 +251,7 @@ impl Driver {
     }
 
     /// Runs the crawl to its end, a limit, a stop request, or a closed receiver.
-    pub async fn run(mut self) {
+    pub(super) async fn run(mut self) {
         let warm = warm_up(
             self.fetcher.clone(),
             self.spider.clone(),

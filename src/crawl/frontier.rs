@@ -21,7 +21,7 @@ const SPILL_AT: usize = 8192;
 
 /// Drops the fragment; the `url` crate already lower-cases scheme and host
 /// and removes a default port (SPEC §5 "URLs").
-pub fn normalize(url: &Url) -> String {
+pub(super) fn normalize(url: &Url) -> String {
     let mut url = url.clone();
     url.set_fragment(None);
     url.into()
@@ -29,7 +29,7 @@ pub fn normalize(url: &Url) -> String {
 
 /// Requests waiting to be fetched.
 #[derive(Default)]
-pub struct Frontier {
+pub(super) struct Frontier {
     memory: BTreeMap<OrderKey, Request>,
     disk: Option<Connection>,
     on_disk: usize,
@@ -41,7 +41,7 @@ pub struct Frontier {
 
 impl Frontier {
     /// Adds a request.
-    pub fn push(&mut self, request: Request) {
+    pub(super) fn push(&mut self, request: Request) {
         if self.boundary.as_ref().is_some_and(|b| request.key >= *b) {
             match self.write(std::slice::from_ref(&request)) {
                 Ok(()) => return,
@@ -55,19 +55,19 @@ impl Frontier {
     }
 
     /// The earliest request's key, without taking it.
-    pub fn first_key(&mut self) -> Option<&OrderKey> {
+    pub(super) fn first_key(&mut self) -> Option<&OrderKey> {
         self.refill();
         self.memory.keys().next()
     }
 
     /// Takes the earliest request.
-    pub fn pop(&mut self) -> Option<Request> {
+    pub(super) fn pop(&mut self) -> Option<Request> {
         self.refill();
         self.memory.pop_first().map(|(_, request)| request)
     }
 
     /// Whether nothing waits.
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.memory.is_empty() && self.on_disk == 0
     }
 

@@ -33,13 +33,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+pub use crate::extract::Fields;
 pub use driver::READ_AHEAD_BYTES;
 pub(crate) use order::OrderKey;
 pub use record::Record;
 pub(crate) use request::Request;
 pub use summary::{Failure, Summary};
 
-use crate::extract::Fields;
 use crate::fetch::{ClientError, Fetch, Fetcher};
 use crate::spider::Spider;
 use summary::Counters;

@@ -16,22 +16,23 @@ use std::fmt;
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-pub struct OrderKey(Vec<u32>);
+pub(crate) struct OrderKey(Vec<u32>);
 
 impl OrderKey {
     /// The first page of start number `start`.
-    pub fn start(start: u32) -> OrderKey {
+    pub(crate) fn start(start: u32) -> OrderKey {
         OrderKey(vec![start, 0])
     }
 
     /// List page number `n` (from 0) of a crawl with one start and no levels.
-    pub fn list_page(n: u32) -> OrderKey {
+    #[cfg(test)]
+    pub(crate) fn list_page(n: u32) -> OrderKey {
         OrderKey(vec![0, n])
     }
 
     /// The first page of the sequence that link number `index` of this page
     /// starts: after this page, before this page's successor.
-    pub fn child(&self, index: u32) -> OrderKey {
+    pub(crate) fn child(&self, index: u32) -> OrderKey {
         let mut parts = self.0.clone();
         parts.extend([index, 0]);
         OrderKey(parts)
@@ -40,7 +41,7 @@ impl OrderKey {
     /// Link number `index` one level below this page in a breadth-first
     /// crawl, whose keys start with the depth: every page at depth `d` comes
     /// before every page at depth `d + 1`, each depth in its parents' order.
-    pub fn below(&self, index: u32) -> OrderKey {
+    pub(crate) fn below(&self, index: u32) -> OrderKey {
         let mut parts = self.0.clone();
         parts[0] += 1;
         parts.push(index);
@@ -48,7 +49,7 @@ impl OrderKey {
     }
 
     /// The next page of the same sequence.
-    pub fn successor(&self) -> OrderKey {
+    pub(crate) fn successor(&self) -> OrderKey {
         let mut parts = self.0.clone();
         if let Some(last) = parts.last_mut() {
             *last += 1;
@@ -57,18 +58,18 @@ impl OrderKey {
     }
 
     /// The positions, outermost first.
-    pub fn parts(&self) -> &[u32] {
+    pub(crate) fn parts(&self) -> &[u32] {
         &self.0
     }
 
     /// Big-endian bytes whose byte order is the key's order (a database
     /// index then sorts requests in discovery order).
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         self.0.iter().flat_map(|p| p.to_be_bytes()).collect()
     }
 
     /// The key [`to_bytes`](OrderKey::to_bytes) wrote, if `bytes` is one.
-    pub fn from_bytes(bytes: &[u8]) -> Option<OrderKey> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<OrderKey> {
         if bytes.is_empty() || bytes.len() % 4 != 0 {
             return None;
         }

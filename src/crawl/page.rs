@@ -25,7 +25,7 @@ use crate::spider::{format_duration, Spider, Total};
 use serde_json::Value;
 
 /// A page that failed: fetched or read.
-pub struct PageError {
+pub(super) struct PageError {
     pub url: String,
     pub reason: String,
     /// 404 or 410: the normal end of open-ended paging.
@@ -48,7 +48,7 @@ impl From<FetchError> for PageError {
 
 /// What a page yielded.
 #[derive(Default)]
-pub struct Fetched {
+pub(super) struct Fetched {
     /// Where the page was finally found.
     pub url: Option<Url>,
     /// List items (before seed fields are put in front), or a link page's record.
@@ -72,10 +72,10 @@ pub struct Fetched {
 /// The most a sitemap may hold, unpacked, when `max_body` is smaller: the
 /// sitemap protocol allows 50 MB, and a sitemap is read as a stream, so
 /// this bounds time, not memory.
-pub const SITEMAP_MAX_BYTES: u64 = 64 * 1024 * 1024;
+pub(super) const SITEMAP_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Fetches `request` and reads it as its step says.
-pub async fn fetch_page(
+pub(super) async fn fetch_page(
     fetcher: &Arc<dyn Fetch>,
     spider: &Arc<Spider>,
     request: &Request,
@@ -300,7 +300,7 @@ fn read_total(spider: &Spider, total: &Total, body: &str, info: &PageInfo<'_>) -
 }
 
 /// Fetches and reads a detail page: a GET with `[request]` headers.
-pub async fn fetch_detail(
+pub(super) async fn fetch_detail(
     fetcher: &Arc<dyn Fetch>,
     spider: &Arc<Spider>,
     ask: &Ask,

@@ -98,11 +98,6 @@ impl Record {
         (self.page.to_string(), self.index)
     }
 
-    /// The page's place in discovery order.
-    pub fn order(&self) -> &OrderKey {
-        &self.page
-    }
-
     /// The record's identity from the spider's `key` fields (SPEC §6): the
     /// value's text for one field, a JSON array of the values for several.
     /// `None` when the spider declares no `key`; databases then key rows by

@@ -13,7 +13,7 @@ use crate::spider::{Paging, Spider, Total};
 
 /// One page to fetch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Request {
+pub(crate) struct Request {
     /// Its place in discovery order, and its identity across runs.
     pub key: OrderKey,
     /// What to fetch.
@@ -33,7 +33,7 @@ pub struct Request {
 
 /// The kind of page a request fetches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Step {
+pub(crate) enum Step {
     /// A page of `[[seed]]` level `level`: it only leads to other pages.
     Seed {
         /// Index into `Spider::seeds`.
@@ -55,7 +55,7 @@ pub enum Step {
 
 /// How a sequence of list pages goes on after one page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Sequence {
+pub(crate) enum Sequence {
     /// One page.
     Single,
     /// The start's `{page}` template, up to `last` or the first empty page.
@@ -86,7 +86,7 @@ const MAX_TOTAL_PAGES: u64 = 1_000_000_000;
 impl Request {
     /// The crawl's first requests: one per start and combination of vars,
     /// in order (SPEC §7).
-    pub fn roots(spider: &Spider) -> Vec<Request> {
+    pub(crate) fn roots(spider: &Spider) -> Vec<Request> {
         let sequences = spider.starts.sequences();
         sequences
             .into_iter()
@@ -106,14 +106,14 @@ impl Request {
     }
 
     /// Whether this is a list page (what `--max-pages` counts).
-    pub fn is_list(&self) -> bool {
+    pub(crate) fn is_list(&self) -> bool {
         matches!(self.step, Step::List { .. })
     }
 
     /// Whether its sequence's end shows only when a page has no items (or
     /// no next link): a `next` chain, `page_param`, or a template without a
     /// known last page.
-    pub fn is_open_ended(&self) -> bool {
+    pub(crate) fn is_open_ended(&self) -> bool {
         matches!(
             &self.step,
             Step::List {
@@ -127,7 +127,7 @@ impl Request {
     }
 
     /// Whether `other` is a later page of this request's sequence.
-    pub fn is_later_in_sequence(&self, other: &OrderKey) -> bool {
+    pub(crate) fn is_later_in_sequence(&self, other: &OrderKey) -> bool {
         let (mine, theirs) = (self.key.parts(), other.parts());
         mine.len() == theirs.len()
             && mine[..mine.len() - 1] == theirs[..theirs.len() - 1]
@@ -135,18 +135,18 @@ impl Request {
     }
 
     /// Whether this is the first page of its sequence.
-    pub fn is_first_of_sequence(&self) -> bool {
+    pub(crate) fn is_first_of_sequence(&self) -> bool {
         self.key.parts().last() == Some(&0)
     }
 
     /// What fills this request's placeholders.
-    pub fn values<'a>(&'a self, spider: &Spider) -> Values<'a> {
+    pub(crate) fn values<'a>(&'a self, spider: &Spider) -> Values<'a> {
         values(spider, &self.step, &self.vars)
     }
 
     /// The request as the network sends it: `[request]` headers, and for a
     /// list page of a POST spider its body.
-    pub fn ask(&self, spider: &Spider) -> Ask {
+    pub(crate) fn ask(&self, spider: &Spider) -> Ask {
         Ask {
             url: self.url.clone(),
             headers: spider.request.headers_for(&self.values(spider)),
@@ -164,7 +164,7 @@ impl Request {
 
     /// What dedup and resume know the request by: its URL, and for a POST
     /// its method and body too (SPEC §7). Headers play no part.
-    pub fn visit_key(&self, spider: &Spider) -> String {
+    pub(crate) fn visit_key(&self, spider: &Spider) -> String {
         match self.body(spider) {
             None => normalize(&self.url),
             Some(body) => format!(
@@ -177,7 +177,7 @@ impl Request {
 
     /// For a sequence with a known end, the next page: known before this
     /// one is read, so it can be fetched ahead.
-    pub fn known_successor(&self, spider: &Spider) -> Option<Request> {
+    pub(crate) fn known_successor(&self, spider: &Spider) -> Option<Request> {
         let Step::List { number, sequence } = &self.step else {
             return None;
         };
@@ -200,7 +200,7 @@ impl Request {
     /// The next page once this page is read: `next` is the link it gave
     /// (resolved). An open-ended sequence goes on only after a page with
     /// items; the caller checks that.
-    pub fn open_successor(&self, spider: &Spider, next: Option<Url>) -> Option<Request> {
+    pub(crate) fn open_successor(&self, spider: &Spider, next: Option<Url>) -> Option<Request> {
         let Step::List { number, sequence } = &self.step else {
             return None;
         };
@@ -224,7 +224,7 @@ impl Request {
     /// A total read from this (first) page bounds its sequence: `total`
     /// as the spider's `total_pages` or `total` says, `items` the number
     /// of items on this page. Returns whether the sequence has pages left.
-    pub fn bound(&mut self, spider: &Spider, total: u64, items: usize) -> bool {
+    pub(crate) fn bound(&mut self, spider: &Spider, total: u64, items: usize) -> bool {
         let Step::List { number, sequence } = &mut self.step else {
             return true;
         };
@@ -251,7 +251,7 @@ impl Request {
     }
 
     /// This page's successor in its sequence, at `url`.
-    pub fn then(&self, url: Url, step: Step) -> Request {
+    pub(crate) fn then(&self, url: Url, step: Step) -> Request {
         Request {
             key: self.key.successor(),
             url,
@@ -314,7 +314,7 @@ fn first_step(spider: &Spider) -> Step {
 /// The first page and step of the list sequence a seed link starts. With
 /// `page_param` the link is page 1: as it is, unless it names another page
 /// in that parameter, which is then replaced by 1.
-pub fn sequence_start(spider: &Spider, link: Url) -> (Url, Step) {
+pub(super) fn sequence_start(spider: &Spider, link: Url) -> (Url, Step) {
     let sequence = match (&spider.list.page_param, &spider.list.next) {
         (Some(_), _) => Sequence::Param { base: link.clone() },
         (None, Some(_)) => Sequence::Next,
@@ -333,13 +333,13 @@ pub fn sequence_start(spider: &Spider, link: Url) -> (Url, Step) {
     (url, list_step(1, sequence))
 }
 
-pub fn list_step(number: u64, sequence: Sequence) -> Step {
+pub(super) fn list_step(number: u64, sequence: Sequence) -> Step {
     Step::List { number, sequence }
 }
 
 /// `base` with query parameter `name` set to `page` (added or replaced,
 /// other parameters kept in place).
-pub fn with_param(base: &Url, name: &str, page: u64) -> Url {
+pub(super) fn with_param(base: &Url, name: &str, page: u64) -> Url {
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut replaced = false;
     for (key, value) in base.query_pairs() {

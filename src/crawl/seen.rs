@@ -17,7 +17,7 @@ const SPILL_AT: usize = 1 << 16;
 
 /// The set of values seen so far.
 #[derive(Default)]
-pub struct Seen {
+pub(super) struct Seen {
     memory: HashSet<u64>,
     disk: Option<Connection>,
     /// The disk could not be opened: everything stays in memory.
@@ -26,7 +26,7 @@ pub struct Seen {
 
 impl Seen {
     /// Adds `value`; `true` when it was not seen before.
-    pub fn insert(&mut self, value: &str) -> bool {
+    pub(super) fn insert(&mut self, value: &str) -> bool {
         let hash = url_key(value);
         if self.memory.contains(&hash) || self.on_disk(hash) {
             return false;

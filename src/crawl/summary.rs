@@ -27,7 +27,7 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub fn new() -> Counters {
+    pub(super) fn new() -> Counters {
         Counters {
             started: Instant::now(),
             pages: AtomicU64::new(0),
@@ -39,7 +39,7 @@ impl Counters {
         }
     }
 
-    pub fn fail(&self, url: &str, reason: impl Into<String>) {
+    pub(super) fn fail(&self, url: &str, reason: impl Into<String>) {
         let failure = Failure {
             url: url.to_string(),
             reason: reason.into(),
@@ -51,7 +51,7 @@ impl Counters {
             .push(failure);
     }
 
-    pub fn add(counter: &AtomicU64) {
+    pub(super) fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -9,7 +9,7 @@ use url::Url;
 
 /// What a selector takes from the element it matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
+pub(super) enum Output {
     /// All text inside the element, whitespace collapsed and trimmed.
     Text,
     /// One attribute; `href` and `src` are made absolute.
@@ -20,7 +20,7 @@ pub enum Output {
 
 /// A compiled selector with its output, e.g. `a.next::attr(href)` or `.tags a::text[]`.
 #[derive(Debug, Clone)]
-pub struct CssRule {
+pub(crate) struct CssRule {
     source: String,
     /// `None` means the scope element itself (`:scope` or an empty selector).
     selector: Option<Selector>,
@@ -31,7 +31,7 @@ pub struct CssRule {
 
 impl CssRule {
     /// Compiles `text`; the error says what is wrong with the selector.
-    pub fn parse(text: &str) -> Result<CssRule, String> {
+    pub(crate) fn parse(text: &str) -> Result<CssRule, String> {
         let trimmed = text.trim_end();
         let (text_part, many) = match trimmed.strip_suffix("[]") {
             Some(rest) => (rest, true),
@@ -52,13 +52,13 @@ impl CssRule {
     }
 
     /// Whether the rule gives every match (`[]`), always as an array.
-    pub fn is_many(&self) -> bool {
+    pub(crate) fn is_many(&self) -> bool {
         self.many
     }
 
     /// The value inside `scope`: the first match's, or with `[]` an array of
     /// every match's (matches without the attribute, or with no text, left out).
-    pub fn read(&self, scope: ElementRef<'_>, base: &Url) -> Value {
+    pub(crate) fn read(&self, scope: ElementRef<'_>, base: &Url) -> Value {
         if !self.many {
             return self.first(scope, base);
         }
@@ -74,7 +74,11 @@ impl CssRule {
 
     /// Every match inside `scope` with its value, as if the rule ended in
     /// `[]` (matches without a value left out): seed links take every match.
-    pub fn matches<'a>(&self, scope: ElementRef<'a>, base: &Url) -> Vec<(ElementRef<'a>, Value)> {
+    pub(crate) fn matches<'a>(
+        &self,
+        scope: ElementRef<'a>,
+        base: &Url,
+    ) -> Vec<(ElementRef<'a>, Value)> {
         let elements: Vec<ElementRef<'a>> = match &self.selector {
             None => vec![scope],
             Some(selector) => scope.select(selector).collect(),
@@ -87,12 +91,12 @@ impl CssRule {
 
     /// Whether the rule reads its scope element itself or starts from it:
     /// no CSS part (`::text`, `::attr(title)`) or a leading `:scope`.
-    pub fn reads_scope(&self) -> bool {
+    pub(crate) fn reads_scope(&self) -> bool {
         self.selector.is_none() || self.source.starts_with(":scope")
     }
 
     /// The selector as the spider file wrote it.
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         &self.source
     }
 
@@ -103,7 +107,7 @@ impl CssRule {
     }
 
     /// The value of the first match inside `scope`, or `null`.
-    pub fn first(&self, scope: ElementRef<'_>, base: &Url) -> Value {
+    pub(crate) fn first(&self, scope: ElementRef<'_>, base: &Url) -> Value {
         let target = match &self.selector {
             None => Some(scope),
             Some(selector) => scope.select(selector).next(),

@@ -18,7 +18,7 @@ use super::{Fields, Kind};
 
 /// What the page a field is read on says about itself.
 #[derive(Debug, Clone, Copy)]
-pub struct PageInfo<'a> {
+pub(crate) struct PageInfo<'a> {
     /// The page's final URL (after redirects); links resolve against it.
     pub url: &'a Url,
     /// The HTTP status.
@@ -30,7 +30,7 @@ pub struct PageInfo<'a> {
 
 /// Where a field is being read: the page, and the item's position on it.
 #[derive(Debug, Clone, Copy)]
-pub struct At<'a> {
+pub(crate) struct At<'a> {
     /// The page.
     pub page: &'a PageInfo<'a>,
     /// The item's position on its list page (0, 1, 2 …), if there is an item.
@@ -39,7 +39,7 @@ pub struct At<'a> {
 
 /// A value the page gives about itself: `::url`, `::status`, `::index`, `::page`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageValue {
+pub(crate) enum PageValue {
     /// The page's final URL.
     Url,
     /// Its HTTP status.
@@ -73,7 +73,7 @@ impl PageValue {
 
 /// What a read starts from, before its filters.
 #[derive(Debug, Clone)]
-pub enum Input {
+pub(crate) enum Input {
     /// A CSS selector with its output (HTML pages).
     Css(CssRule),
     /// A JSON path (JSON pages).
@@ -84,14 +84,14 @@ pub enum Input {
 
 /// A selector or path, then filters: `.price::text | number`.
 #[derive(Debug, Clone)]
-pub struct Read {
+pub(crate) struct Read {
     input: Input,
     filters: Chain,
 }
 
 /// Why a read does not compile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The selector or path: what was expected instead.
     Expected(String),
     /// A filter, said as a sentence.
@@ -109,7 +109,7 @@ impl fmt::Display for ReadError {
 
 impl Read {
     /// Compiles `text` for HTML (`json = false`: a selector) or JSON (a path).
-    pub fn parse(text: &str, json: bool) -> Result<Read, ReadError> {
+    pub(crate) fn parse(text: &str, json: bool) -> Result<Read, ReadError> {
         let (head, filters) = split_pipe(text);
         let head = head.trim();
         let filters = match filters {
@@ -125,17 +125,17 @@ impl Read {
     }
 
     /// Where the value comes from.
-    pub fn input(&self) -> &Input {
+    pub(crate) fn input(&self) -> &Input {
         &self.input
     }
 
     /// The filters applied to it.
-    pub fn filters(&self) -> &Chain {
+    pub(crate) fn filters(&self) -> &Chain {
         &self.filters
     }
 
     /// The kind of value this read gives.
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         let base = match &self.input {
             Input::Css(rule) if rule.is_many() => Kind::Json,
             Input::Json(path) if path.is_many() => Kind::Json,
@@ -147,7 +147,7 @@ impl Read {
     }
 
     /// Reads inside an HTML element.
-    pub fn html(&self, scope: ElementRef<'_>, at: &At<'_>) -> Value {
+    pub(crate) fn html(&self, scope: ElementRef<'_>, at: &At<'_>) -> Value {
         let value = match &self.input {
             Input::Css(rule) => rule.read(scope, at.page.url),
             Input::Json(_) => Value::Null,
@@ -157,7 +157,7 @@ impl Read {
     }
 
     /// Reads inside a JSON value.
-    pub fn json(&self, scope: &Value, at: &At<'_>) -> Value {
+    pub(crate) fn json(&self, scope: &Value, at: &At<'_>) -> Value {
         let value = match &self.input {
             Input::Json(path) => path.get(scope),
             Input::Css(_) => Value::Null,
@@ -174,12 +174,12 @@ impl Read {
     }
 
     /// Whether this read starts from its scope element (see [`CssRule::reads_scope`]).
-    pub fn reads_scope(&self) -> bool {
+    pub(crate) fn reads_scope(&self) -> bool {
         matches!(&self.input, Input::Css(rule) if rule.reads_scope())
     }
 
     /// Whether this read needs an item (`::index`) or a list page (`::page`).
-    pub fn reads_list_position(&self) -> bool {
+    pub(crate) fn reads_list_position(&self) -> bool {
         matches!(
             self.input,
             Input::Page(PageValue::Index) | Input::Page(PageValue::Page)
@@ -203,7 +203,7 @@ impl fmt::Display for Read {
 
 /// Where `each` and `rows` find their elements.
 #[derive(Debug, Clone)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// Every match of a CSS selector.
     Css {
         /// As written.
@@ -217,7 +217,7 @@ pub enum Scope {
 
 impl Scope {
     /// Compiles `text` as a CSS selector (HTML) or a path (JSON).
-    pub fn parse(text: &str, json: bool) -> Result<Scope, String> {
+    pub(crate) fn parse(text: &str, json: bool) -> Result<Scope, String> {
         let text = text.trim();
         if json {
             return Ok(Scope::Json(JsonPath::parse(text)?));
@@ -230,7 +230,7 @@ impl Scope {
 
     /// Whether the elements are found from the scope element itself
     /// (a selector starting with `:scope`).
-    pub fn reads_scope(&self) -> bool {
+    pub(crate) fn reads_scope(&self) -> bool {
         matches!(self, Scope::Css { source, .. } if source.is_empty() || source.starts_with(":scope"))
     }
 
@@ -262,7 +262,7 @@ impl Scope {
 
 /// One field of a record.
 #[derive(Debug, Clone)]
-pub enum Field {
+pub(crate) enum Field {
     /// A selector or path with filters.
     Read(Read),
     /// The first alternative that is neither `null` nor `[]`.
@@ -289,7 +289,7 @@ pub enum Field {
 
 impl Field {
     /// The kind of value the field gives (types database columns).
-    pub fn kind(&self) -> Kind {
+    pub(crate) fn kind(&self) -> Kind {
         match self {
             Field::Read(read) => read.kind(),
             Field::Fallback(reads) => {
@@ -305,7 +305,7 @@ impl Field {
     }
 
     /// Reads the field inside an HTML element.
-    pub fn html(&self, scope: ElementRef<'_>, at: &At<'_>) -> Value {
+    pub(crate) fn html(&self, scope: ElementRef<'_>, at: &At<'_>) -> Value {
         match self {
             Field::Read(read) => read.html(scope, at),
             Field::Fallback(reads) => first_present(reads.iter().map(|r| r.html(scope, at))),
@@ -332,7 +332,12 @@ impl Field {
     /// §11 "Seed fields"): a selector with no CSS part or a leading `:scope`
     /// reads inside `element`, any other inside `page`. A fallback decides
     /// alternative by alternative.
-    pub fn html_for(&self, element: ElementRef<'_>, page: ElementRef<'_>, at: &At<'_>) -> Value {
+    pub(crate) fn html_for(
+        &self,
+        element: ElementRef<'_>,
+        page: ElementRef<'_>,
+        at: &At<'_>,
+    ) -> Value {
         let scope = |own: bool| if own { element } else { page };
         match self {
             Field::Read(read) => read.html(scope(read.reads_scope()), at),
@@ -347,7 +352,7 @@ impl Field {
     }
 
     /// Reads the field inside a JSON value.
-    pub fn json(&self, scope: &Value, at: &At<'_>) -> Value {
+    pub(crate) fn json(&self, scope: &Value, at: &At<'_>) -> Value {
         match self {
             Field::Read(read) => read.json(scope, at),
             Field::Fallback(reads) => first_present(reads.iter().map(|r| r.json(scope, at))),
@@ -371,7 +376,7 @@ impl Field {
     }
 
     /// Whether any part of the field reads `::index` or `::page`.
-    pub fn reads_list_position(&self) -> bool {
+    pub(crate) fn reads_list_position(&self) -> bool {
         match self {
             Field::Read(read) => read.reads_list_position(),
             Field::Fallback(reads) => reads.iter().any(Read::reads_list_position),
@@ -405,7 +410,7 @@ impl fmt::Display for Field {
 }
 
 /// Reads every field inside an HTML element, in declaration order.
-pub fn read_html(fields: &[(String, Field)], scope: ElementRef<'_>, at: &At<'_>) -> Fields {
+pub(super) fn read_html(fields: &[(String, Field)], scope: ElementRef<'_>, at: &At<'_>) -> Fields {
     fields
         .iter()
         .map(|(name, field)| (name.clone(), field.html(scope, at)))
@@ -413,7 +418,7 @@ pub fn read_html(fields: &[(String, Field)], scope: ElementRef<'_>, at: &At<'_>)
 }
 
 /// Reads every field inside a JSON value, in declaration order.
-pub fn read_json(fields: &[(String, Field)], scope: &Value, at: &At<'_>) -> Fields {
+pub(super) fn read_json(fields: &[(String, Field)], scope: &Value, at: &At<'_>) -> Fields {
     fields
         .iter()
         .map(|(name, field)| (name.clone(), field.json(scope, at)))
@@ -421,7 +426,7 @@ pub fn read_json(fields: &[(String, Field)], scope: &Value, at: &At<'_>) -> Fiel
 }
 
 /// The kind of a constant.
-pub fn kind_of(value: &Value) -> Kind {
+pub(crate) fn kind_of(value: &Value) -> Kind {
     match value {
         Value::Bool(_) => Kind::Bool,
         Value::Number(n) if n.is_i64() || n.is_u64() => Kind::Int,

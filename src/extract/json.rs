@@ -31,7 +31,7 @@ use serde_json::Value;
 
 /// A compiled JSON path; see the module docs for the language.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonPath {
+pub(crate) struct JsonPath {
     source: String,
     /// The path cut at each `[]`: the first stage is walked from the
     /// document, each later one from every element of the array the stage
@@ -52,7 +52,7 @@ impl JsonPath {
     /// Compiles a path; a malformed one is a one-line error saying what was
     /// expected (an empty segment `a..b`, an unclosed `[`, `[=x]`, text
     /// after a `]`). Surrounding whitespace is ignored.
-    pub fn parse(text: &str) -> Result<JsonPath, String> {
+    pub(crate) fn parse(text: &str) -> Result<JsonPath, String> {
         let source = text.trim();
         Ok(JsonPath {
             source: source.to_string(),
@@ -61,26 +61,26 @@ impl JsonPath {
     }
 
     /// The path as the spider file wrote it, trimmed.
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         &self.source
     }
 
     /// Whether the path maps with `[]`, so that [`get`](Self::get) always
     /// gives an array and [`lookup`](Self::lookup) always `None`.
-    pub fn is_many(&self) -> bool {
+    pub(crate) fn is_many(&self) -> bool {
         self.stages.len() > 1
     }
 
     /// The value at this path, `null` when there is none (`[]` when the path
     /// maps over something that is not an array). Clones only the result.
-    pub fn get(&self, value: &Value) -> Value {
+    pub(crate) fn get(&self, value: &Value) -> Value {
         collect(&self.stages, value)
     }
 
     /// The value at this path, if there is one, without cloning. A path
     /// that maps with `[]` ([`is_many`](Self::is_many)) builds a new array,
     /// so it has nothing to borrow: it is always `None`; use [`get`](Self::get).
-    pub fn lookup<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+    pub(crate) fn lookup<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         match self.stages.as_slice() {
             [only] => walk(only, value),
             _ => None,

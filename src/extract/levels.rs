@@ -19,7 +19,7 @@ use super::{ExtractError, Fields};
 
 /// One `[[seed]]` level: a page that only leads to other pages.
 #[derive(Debug, Clone)]
-pub struct SeedRule {
+pub(crate) struct SeedRule {
     /// How the body is read (HTML or JSON).
     pub format: Format,
     /// Where the links are: every match (no `[]` needed).
@@ -34,7 +34,7 @@ pub struct SeedRule {
 
 /// What a seed page yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SeedPage {
+pub(crate) struct SeedPage {
     /// Each link, absolute, fragment dropped, http(s) only, in document
     /// order, with the seed fields for it (all of `SeedRule::fields`, in order).
     pub links: Vec<(Url, Fields)>,
@@ -45,7 +45,7 @@ pub struct SeedPage {
 /// Reads a seed page: every match of `links`, each with the seed fields for
 /// it, and the page's own `next`. A link found twice on the page counts once
 /// (its first match), as the engine would crawl it once anyway.
-pub fn extract_seed(
+pub(crate) fn extract_seed(
     rule: &SeedRule,
     body: &str,
     page: &PageInfo<'_>,
@@ -146,7 +146,7 @@ impl Distinct {
 
 /// `[links]`: the page's links are the items, each followed as the detail page.
 #[derive(Debug, Clone)]
-pub struct LinkRule {
+pub(crate) struct LinkRule {
     /// Only links inside elements matching this (source, compiled).
     pub within: Option<(String, Selector)>,
     /// `allow` / `deny`.
@@ -159,7 +159,7 @@ pub struct LinkRule {
 
 /// What a page of a link crawl yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LinkPage {
+pub(crate) struct LinkPage {
     /// The record's fields (`[detail] fields`), when asked for.
     pub record: Option<Fields>,
     /// The page's links that `within`, `allow` and `deny` keep, when asked for.
@@ -169,7 +169,7 @@ pub struct LinkPage {
 /// Reads a page of a link crawl: the record from `detail`'s fields when
 /// `record` (an empty record without `detail`), the links when `follow`.
 /// The HTML is parsed once, and only when something reads it.
-pub fn extract_link_page(
+pub(crate) fn extract_link_page(
     rule: &LinkRule,
     detail: Option<&DetailRule>,
     body: &str,

@@ -25,7 +25,7 @@ static BASE: LazyLock<Selector> =
 /// empty) and no `deny` regex does: unanchored searches, as Scrapy's
 /// LinkExtractor does, so write `^` or `$` to anchor. The default keeps all.
 #[derive(Debug, Clone, Default)]
-pub struct UrlFilter {
+pub(crate) struct UrlFilter {
     /// A URL must match one of these; empty means any URL.
     pub allow: Vec<Regex>,
     /// A URL matching any of these is dropped, even when allowed.
@@ -34,7 +34,7 @@ pub struct UrlFilter {
 
 impl UrlFilter {
     /// Whether the rule keeps `url`.
-    pub fn keeps(&self, url: &str) -> bool {
+    pub(crate) fn keeps(&self, url: &str) -> bool {
         let allowed = self.allow.is_empty() || self.allow.iter().any(|r| r.is_match(url));
         allowed && !self.deny.iter().any(|r| r.is_match(url))
     }
@@ -47,7 +47,7 @@ impl UrlFilter {
 /// fragment dropped, only `http` and `https`, each URL once (its first
 /// occurrence), and only those `filter` keeps. A bare `#fragment` is the
 /// page itself. An `href` that does not parse is skipped.
-pub fn page_links(
+pub(super) fn page_links(
     doc: &Html,
     base: &Url,
     within: Option<&Selector>,

@@ -52,4 +52,4 @@ pub enum Kind {
 /// Why a page could not be read. The page counts as failed; the crawl goes on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct ExtractError(pub(crate) String);
+pub(crate) struct ExtractError(pub(crate) String);

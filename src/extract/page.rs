@@ -13,7 +13,7 @@ use super::{ExtractError, Fields};
 
 /// How a page's body is read.
 #[derive(Debug, Clone)]
-pub enum Format {
+pub(crate) enum Format {
     /// As HTML, with CSS selectors.
     Html,
     /// As JSON, with paths; the document comes from `source`.
@@ -27,14 +27,14 @@ pub enum Format {
 
 impl Format {
     /// Whether fields are JSON paths.
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         matches!(self, Format::Json(_) | Format::Sitemap)
     }
 }
 
 /// Where a JSON page's document comes from (SPEC §6 "JSON inside HTML").
 #[derive(Debug, Clone)]
-pub enum JsonSource {
+pub(crate) enum JsonSource {
     /// The body is JSON.
     Body,
     /// `json_from`: the array of every match's text, each parsed as JSON.
@@ -50,7 +50,7 @@ pub enum JsonSource {
 
 impl JsonSource {
     /// The JSON document of `body`.
-    pub fn document(&self, body: &str) -> Result<Value, ExtractError> {
+    pub(crate) fn document(&self, body: &str) -> Result<Value, ExtractError> {
         match self {
             JsonSource::Body => parse_json(body),
             JsonSource::From { source, selector } => Ok(embedded(body, source, selector)),
@@ -96,7 +96,7 @@ fn matched(body: &str, pattern: &Regex) -> Result<Value, ExtractError> {
 
 /// How a list page is split into items.
 #[derive(Debug, Clone)]
-pub enum ItemRule {
+pub(crate) enum ItemRule {
     /// HTML: one item per element matching the selector.
     Css {
         /// The selector as written.
@@ -114,7 +114,7 @@ pub enum ItemRule {
 
 /// Which records are kept (SPEC §6 "Which records").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Keep {
+pub(crate) struct Keep {
     /// Drop a record where any of these fields is `null`, `""` or `[]`.
     pub require: Vec<String>,
     /// Drop a record whose values of these fields were seen before in the crawl.
@@ -123,7 +123,7 @@ pub struct Keep {
 
 impl Keep {
     /// The first required field that is missing from `fields`, if any.
-    pub fn missing<'a>(&'a self, fields: &Fields) -> Option<&'a str> {
+    pub(crate) fn missing<'a>(&'a self, fields: &Fields) -> Option<&'a str> {
         self.require
             .iter()
             .find(|name| is_empty(fields.get(name.as_str())))
@@ -131,7 +131,7 @@ impl Keep {
     }
 
     /// The values of the `unique` fields, as one text; `None` without `unique`.
-    pub fn unique_key(&self, fields: &Fields) -> Option<String> {
+    pub(crate) fn unique_key(&self, fields: &Fields) -> Option<String> {
         if self.unique.is_empty() {
             return None;
         }
@@ -140,7 +140,7 @@ impl Keep {
 }
 
 /// `null`, `""` or `[]` (or absent).
-pub fn is_empty(value: Option<&Value>) -> bool {
+pub(super) fn is_empty(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => true,
         Some(Value::String(s)) => s.is_empty(),
@@ -151,7 +151,7 @@ pub fn is_empty(value: Option<&Value>) -> bool {
 
 /// One field's value as text (a string as it is, anything else as JSON), or
 /// a JSON array of several fields' values.
-pub fn values_text(names: &[String], fields: &Fields) -> String {
+pub(crate) fn values_text(names: &[String], fields: &Fields) -> String {
     let value = |name: &String| fields.get(name).cloned().unwrap_or(Value::Null);
     match names {
         [one] => match value(one) {
@@ -164,7 +164,7 @@ pub fn values_text(names: &[String], fields: &Fields) -> String {
 
 /// Everything read from a list page.
 #[derive(Debug, Clone)]
-pub struct ListRule {
+pub(crate) struct ListRule {
     /// How the body is read.
     pub format: Format,
     /// Where the items are.
@@ -187,7 +187,7 @@ pub struct ListRule {
 
 /// Everything read from a detail page.
 #[derive(Debug, Clone)]
-pub struct DetailRule {
+pub(crate) struct DetailRule {
     /// The list field holding the detail page's URL.
     pub follow: String,
     /// Filters that turn that field's value into the URL (`slug | fmt: '/p/{}'`).
@@ -202,7 +202,7 @@ pub struct DetailRule {
 
 /// What a list page yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListPage {
+pub(crate) struct ListPage {
     /// One field map per item, in page order.
     pub items: Vec<Fields>,
     /// The next page's link as found (resolve it against the page's URL).
@@ -215,7 +215,7 @@ pub struct ListPage {
 }
 
 /// Reads a list page.
-pub fn extract_list(
+pub(crate) fn extract_list(
     rule: &ListRule,
     body: &str,
     page: &PageInfo<'_>,
@@ -237,7 +237,7 @@ pub fn extract_list(
 
 /// One value read on a whole page (a total, SPEC §7): a selector on HTML,
 /// a path on JSON, with its filters.
-pub fn extract_value(
+pub(crate) fn extract_value(
     format: &Format,
     read: &Read,
     body: &str,
@@ -254,7 +254,7 @@ pub fn extract_value(
 }
 
 /// Reads a detail page.
-pub fn extract_detail(
+pub(crate) fn extract_detail(
     rule: &DetailRule,
     body: &str,
     page: &PageInfo<'_>,
@@ -377,13 +377,13 @@ fn sitemap_list(
 
 /// The most entries read from one sitemap: the sitemap protocol's own
 /// limit, which also bounds the items one sitemap holds in memory.
-pub const MAX_SITEMAP_ENTRIES: usize = 50_000;
+pub(super) const MAX_SITEMAP_ENTRIES: usize = 50_000;
 
 /// Reads a sitemap list page from a stream (a large sitemap is never held
 /// whole): a `<sitemapindex>`'s sitemaps, or a `<urlset>`'s entries that
 /// `rule`'s filter keeps, as items. Entries past `MAX_SITEMAP_ENTRIES`
 /// are left unread, with a warning.
-pub fn extract_sitemap(
+pub(crate) fn extract_sitemap(
     rule: &ListRule,
     reader: impl std::io::BufRead,
     page: &PageInfo<'_>,

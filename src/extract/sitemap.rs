@@ -36,7 +36,7 @@ const MAX_DEPTH: usize = 32;
 
 /// What a sitemap lists, from its root element (prefix and namespace ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SitemapKind {
+pub(crate) enum SitemapKind {
     /// `<urlset>`: pages, one `<url>` each.
     Urlset,
     /// `<sitemapindex>`: more sitemaps, one `<sitemap>` each.
@@ -53,7 +53,7 @@ impl SitemapKind {
     }
 
     /// The element name of one entry: `url` or `sitemap`.
-    pub fn entry_name(self) -> &'static str {
+    pub(crate) fn entry_name(self) -> &'static str {
         match self {
             SitemapKind::Urlset => "url",
             SitemapKind::Index => "sitemap",
@@ -66,7 +66,7 @@ impl SitemapKind {
 /// that is absent or empty is `None`; when a child appears twice the first
 /// counts. An index's entries have no `changefreq` or `priority`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SitemapEntry {
+pub(crate) struct SitemapEntry {
     /// `<loc>`: the page's (or sitemap's) URL as written, never empty.
     /// Entries without one are skipped, as Scrapy's sitemap reader does.
     pub loc: String,
@@ -82,7 +82,7 @@ pub struct SitemapEntry {
 /// been delivered. Offsets count bytes of the XML, after gzip is undone.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SitemapError {
+pub(crate) enum SitemapError {
     /// The root element is neither `<urlset>` nor `<sitemapindex>`.
     #[error("not a sitemap: {}", describe_root(.root))]
     NotASitemap {
@@ -135,7 +135,7 @@ impl SitemapError {
     /// The byte offset in the XML where reading stopped, when there is one
     /// (the message says it; the tests read it).
     #[cfg(test)]
-    pub fn offset(&self) -> Option<u64> {
+    pub(crate) fn offset(&self) -> Option<u64> {
         match self {
             SitemapError::Malformed { offset, .. }
             | SitemapError::TooLong { offset, .. }
@@ -161,7 +161,7 @@ fn describe_root(root: &Option<String>) -> String {
 /// its frontier has room, without a thread or a channel in between; stopping
 /// early is dropping it. After an error the iterator yields that error once,
 /// then `None`.
-pub struct Sitemap<R> {
+pub(crate) struct Sitemap<R> {
     reader: Reader<TokenLimit<R>>,
     /// Holds one event at a time; [`TokenLimit`] keeps it under [`MAX_TEXT`].
     buf: Vec<u8>,
@@ -242,7 +242,7 @@ impl<R: BufRead> Sitemap<R> {
     /// Reads up to the root element, which gives the [`kind`](Sitemap::kind);
     /// the entries are read as the iterator is pulled. Any XML prolog
     /// (declaration, comments, doctype) is skipped; text must be UTF-8.
-    pub fn read(reader: R) -> Result<Sitemap<R>, SitemapError> {
+    pub(crate) fn read(reader: R) -> Result<Sitemap<R>, SitemapError> {
         let mut reader = Reader::from_reader(TokenLimit::new(reader));
         // `?a=1&b=2` unescaped is the commonest sitemap mistake: keep the `&`.
         reader.config_mut().allow_dangling_amp = true;
@@ -260,7 +260,7 @@ impl<R: BufRead> Sitemap<R> {
     }
 
     /// Whether the entries are pages (`<urlset>`) or sitemaps (`<sitemapindex>`).
-    pub fn kind(&self) -> SitemapKind {
+    pub(crate) fn kind(&self) -> SitemapKind {
         self.kind
     }
 
@@ -554,7 +554,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Lazy: nothing is read until the first read, so errors come out of the
 /// reads, where [`Sitemap`] reports them with an offset. Concatenated gzip
 /// members are read one after the other, as `gunzip` does.
-pub fn maybe_gunzip<R: BufRead>(reader: R, limit: u64) -> Gunzip<R> {
+pub(crate) fn maybe_gunzip<R: BufRead>(reader: R, limit: u64) -> Gunzip<R> {
     Gunzip {
         state: Sniff::Unread {
             reader,
@@ -565,7 +565,7 @@ pub fn maybe_gunzip<R: BufRead>(reader: R, limit: u64) -> Gunzip<R> {
 }
 
 /// A body with its gzip (if any) undone; see [`maybe_gunzip`].
-pub struct Gunzip<R> {
+pub(crate) struct Gunzip<R> {
     state: Sniff<R>,
     limit: u64,
 }
@@ -698,7 +698,7 @@ impl<R: Read> Read for Inflate<R> {
 /// The `Sitemap:` lines of a robots.txt, in order: the field name in any
 /// case, the value trimmed, `#` comments stripped (RFC 9309 §2.2). Values are
 /// as written; the caller resolves them against the robots.txt URL.
-pub fn robots_sitemaps(text: &str) -> Vec<String> {
+pub(crate) fn robots_sitemaps(text: &str) -> Vec<String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     text.split(['\n', '\r']).filter_map(sitemap_line).collect()
 }

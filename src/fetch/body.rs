@@ -19,7 +19,7 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// How much of a body is read, and what happens to a longer one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cap {
+pub(super) enum Cap {
     /// A page: a body longer than this many bytes is refused (`max_body`).
     Refuse(u64),
     /// robots.txt: only the first this-many bytes are read (the rest is
@@ -33,7 +33,7 @@ pub enum Cap {
 /// a page's body that is gzip is then gunzipped within the same cap. With a
 /// `share` of the crawl's budget, each chunk takes its bytes from it first,
 /// waiting while the budget is spent (`budget.rs`).
-pub async fn read(
+pub(super) async fn read(
     response: reqwest::Response,
     cap: Cap,
     share: Option<Share>,
@@ -53,7 +53,7 @@ pub async fn read(
 /// sitemaps are served as `.xml.gz` files, which no Content-Encoding
 /// announces. What it inflates to is held to `max_body` like any body, so a
 /// few KB cannot become gigabytes in memory.
-pub fn gunzip_if_gzip(body: Vec<u8>, limit: u64) -> Result<Vec<u8>, FetchErrorKind> {
+pub(super) fn gunzip_if_gzip(body: Vec<u8>, limit: u64) -> Result<Vec<u8>, FetchErrorKind> {
     if !body.starts_with(&GZIP_MAGIC) {
         return Ok(body);
     }
@@ -111,7 +111,7 @@ fn initial_capacity(content_length: Option<u64>, limit: u64) -> usize {
 }
 
 /// Decodes with the Content-Type charset, else `<meta charset>`, else UTF-8.
-pub fn decode(content_type: Option<&str>, body: Vec<u8>) -> String {
+pub(super) fn decode(content_type: Option<&str>, body: Vec<u8>) -> String {
     let encoding = content_type
         .and_then(charset_param)
         .or_else(|| meta_charset(&body))

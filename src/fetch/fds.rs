@@ -16,16 +16,16 @@ use std::time::Duration;
 /// Descriptors kept for the process itself: stdio, the runtime's epoll and
 /// wakers, the state store (SQLite database, WAL, shared memory, lock), the
 /// output, the detail archive and frontier spill files, with room to spare.
-pub const RESERVED_FDS: u64 = 48;
+pub(super) const RESERVED_FDS: u64 = 48;
 
 /// The most idle connections kept, whatever the limit: an idle socket costs
 /// the server a slot too, and a crawl gains nothing from thousands of them.
-pub const MAX_IDLE: usize = 1024;
+pub(super) const MAX_IDLE: usize = 1024;
 
 /// How long an unused connection is kept. Most servers close theirs sooner
 /// (Apache after 5 s, nginx after 75 s); a host asked again within this
 /// saves a handshake, and a host left behind frees its socket by then.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The limit assumed when it cannot be read (non-Unix systems): Linux's
 /// usual soft default.
@@ -33,7 +33,7 @@ const UNKNOWN_LIMIT: u64 = 1024;
 
 /// How the descriptors a crawl may use are shared out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+pub(super) struct Budget {
     /// Requests in flight at once: the spider's `concurrency`, or fewer when
     /// the limit could not hold that many sockets beside the idle ones.
     pub in_flight: usize,
@@ -54,7 +54,7 @@ impl Budget {
     /// sockets may linger beside the new pool's until its last request
     /// ends. So at most `reserve + in_flight + 2 × idle` descriptors are
     /// sockets or the process's own, within the limit.
-    pub fn new(limit: u64, concurrency: usize) -> Budget {
+    pub(super) fn new(limit: u64, concurrency: usize) -> Budget {
         let usable = limit.saturating_sub(RESERVED_FDS);
         let usable = usize::try_from(usable).unwrap_or(usize::MAX);
         let in_flight = concurrency.min(usable / 2).max(1);
@@ -69,7 +69,7 @@ impl Budget {
 }
 
 /// The process's soft open-file limit, as the budget reads it.
-pub fn open_files_limit() -> u64 {
+pub(super) fn open_files_limit() -> u64 {
     match rlimit::Resource::NOFILE.get() {
         Ok((soft, _)) => soft,
         Err(_) => UNKNOWN_LIMIT,
@@ -77,7 +77,7 @@ pub fn open_files_limit() -> u64 {
 }
 
 /// The soft limit as an error message states it.
-pub fn describe_limit() -> String {
+pub(super) fn describe_limit() -> String {
     match rlimit::Resource::NOFILE.get() {
         Ok((soft, hard)) if soft < hard => format!("{soft}, of at most {hard}"),
         Ok((soft, _)) => soft.to_string(),

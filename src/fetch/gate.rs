@@ -15,7 +15,7 @@ use tokio::sync::{oneshot, Notify};
 
 /// At most `n` permits out at once, granted by priority.
 #[derive(Debug, Clone)]
-pub struct Gate {
+pub(crate) struct Gate {
     inner: Arc<Mutex<State>>,
 }
 
@@ -40,13 +40,13 @@ struct Waiter {
 
 /// One slot of the cap; dropping it frees the slot.
 #[derive(Debug)]
-pub struct Permit {
+pub(crate) struct Permit {
     gate: Option<Gate>,
 }
 
 impl Gate {
     /// A gate with `permits` slots.
-    pub fn new(permits: usize) -> Gate {
+    pub(crate) fn new(permits: usize) -> Gate {
         Gate {
             inner: Arc::new(Mutex::new(State {
                 available: permits,
@@ -63,17 +63,17 @@ impl Gate {
     /// Dropping the future gives up the place in line; a permit granted in
     /// the meantime is dropped with the channel and so passed on.
     #[cfg(test)]
-    pub async fn acquire(&self, priority: u64) -> Permit {
+    pub(crate) async fn acquire(&self, priority: u64) -> Permit {
         self.acquire_for(priority, priority).await
     }
 
     /// `notify` is told each time a request starts waiting for a slot.
-    pub fn on_wait(&self, notify: Arc<Notify>) {
+    pub(crate) fn on_wait(&self, notify: Arc<Notify>) {
         self.lock().on_wait = Some(notify);
     }
 
     /// [`acquire`](Gate::acquire) for the request of `turn`.
-    pub async fn acquire_for(&self, priority: u64, turn: u64) -> Permit {
+    pub(crate) async fn acquire_for(&self, priority: u64, turn: u64) -> Permit {
         let receiver = {
             let mut state = self.lock();
             if state.available > 0 && state.waiting.is_empty() {
@@ -102,7 +102,7 @@ impl Gate {
     }
 
     /// Whether a request still waiting for a slot has a turn `wanted` picks.
-    pub fn any_waiting(&self, wanted: impl Fn(u64) -> bool) -> bool {
+    pub(crate) fn any_waiting(&self, wanted: impl Fn(u64) -> bool) -> bool {
         let state = self.lock();
         state
             .waiting

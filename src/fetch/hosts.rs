@@ -18,7 +18,7 @@ use super::slots::Slots;
 use crate::spider::{format_duration, Rate};
 
 /// The key politeness is kept under: scheme + host + port (SPEC §5).
-pub fn host_key(url: &Url) -> String {
+pub(super) fn host_key(url: &Url) -> String {
     format!(
         "{}://{}:{}",
         url.scheme(),
@@ -29,7 +29,7 @@ pub fn host_key(url: &Url) -> String {
 
 /// One host's schedule and robots rules.
 #[derive(Debug)]
-pub struct Host {
+pub(super) struct Host {
     schedule: Mutex<SlidingLog>,
     /// Fetched once, by the first request to the host; others wait for it.
     pub robots: OnceCell<Robots>,
@@ -64,7 +64,7 @@ impl Host {
     /// # Cancel safety
     /// Dropping the future gives up the slot; the host is never asked earlier
     /// because of it.
-    pub async fn wait_turn(&self, turn: u64) -> Result<(), String> {
+    pub(super) async fn wait_turn(&self, turn: u64) -> Result<(), String> {
         loop {
             self.check()?;
             let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
@@ -101,14 +101,19 @@ impl Host {
     }
 
     /// Holds this host back for `delay` (Retry-After).
-    pub fn pause_for(&self, delay: Duration) {
+    pub(super) fn pause_for(&self, delay: Duration) {
         self.lock().pause_until(later(Instant::now(), delay));
     }
 
     /// Takes a wait the host asked for (`what`: Retry-After, Crawl-delay) if
     /// it is at most `max` (`max_delay`); a longer one skips the host instead
     /// of stalling the crawl (SPEC §10 "Waiting"), and the error says why.
-    pub fn accept_wait(&self, what: &str, wait: Duration, max: Duration) -> Result<(), String> {
+    pub(super) fn accept_wait(
+        &self,
+        what: &str,
+        wait: Duration,
+        max: Duration,
+    ) -> Result<(), String> {
         if wait <= max {
             return Ok(());
         }
@@ -118,13 +123,13 @@ impl Host {
 
     /// Gives up on this host: its pending and future requests fail with
     /// `reason`. The first reason given is kept.
-    pub fn skip(&self, reason: String) {
+    pub(super) fn skip(&self, reason: String) {
         let _ = self.skipped.set(reason);
         self.on_skip.cancel();
     }
 
     /// The reason this host is skipped, as an error, if it is.
-    pub fn check(&self) -> Result<(), String> {
+    pub(super) fn check(&self) -> Result<(), String> {
         match self.skipped.get() {
             Some(reason) => Err(reason.clone()),
             None => Ok(()),
@@ -132,7 +137,7 @@ impl Host {
     }
 
     /// Sets the minimum gap between two requests (Crawl-delay).
-    pub fn set_gap(&self, gap: Duration) {
+    pub(super) fn set_gap(&self, gap: Duration) {
         self.lock().set_gap(gap);
     }
 
@@ -169,7 +174,7 @@ fn too_long(what: &str, wait: Duration, max: Duration) -> String {
 
 /// Every host this crawl has talked to.
 #[derive(Debug)]
-pub struct Hosts {
+pub(super) struct Hosts {
     rate: Rate,
     burst: NonZeroU32,
     map: Mutex<HashMap<String, Arc<Host>>>,
@@ -177,7 +182,7 @@ pub struct Hosts {
 
 impl Hosts {
     /// A registry giving each host its own `rate` and `burst` budget.
-    pub fn new(rate: Rate, burst: NonZeroU32) -> Hosts {
+    pub(super) fn new(rate: Rate, burst: NonZeroU32) -> Hosts {
         Hosts {
             rate,
             burst,
@@ -186,7 +191,7 @@ impl Hosts {
     }
 
     /// The state of `url`'s host, created on first use.
-    pub fn get(&self, url: &Url) -> Arc<Host> {
+    pub(super) fn get(&self, url: &Url) -> Arc<Host> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(host_key(url))
             .or_insert_with(|| Arc::new(Host::new(SlidingLog::new(self.rate, self.burst))))
@@ -194,7 +199,7 @@ impl Hosts {
     }
 
     /// The configured per-host rate.
-    pub fn rate(&self) -> Rate {
+    pub(super) fn rate(&self) -> Rate {
         self.rate
     }
 }

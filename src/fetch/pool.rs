@@ -12,10 +12,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 /// Builds a client configured for the crawl (cookies, resolver, timeouts).
-pub type Build = Box<dyn Fn() -> Result<reqwest::Client, reqwest::Error> + Send + Sync>;
+pub(super) type Build = Box<dyn Fn() -> Result<reqwest::Client, reqwest::Error> + Send + Sync>;
 
 /// The crawl's current client, and the hosts it has served.
-pub struct Pool {
+pub(super) struct Pool {
     build: Build,
     hosts_per_pool: usize,
     current: Mutex<Generation>,
@@ -33,7 +33,7 @@ struct Generation {
 impl Pool {
     /// A pool whose clients come from `build`, each serving at most
     /// `hosts_per_pool` hosts. Fails if the first client cannot be built.
-    pub fn new(build: Build, hosts_per_pool: usize) -> Result<Pool, reqwest::Error> {
+    pub(super) fn new(build: Build, hosts_per_pool: usize) -> Result<Pool, reqwest::Error> {
         let client = build()?;
         Ok(Pool {
             build,
@@ -48,7 +48,7 @@ impl Pool {
 
     /// The client to ask `host` (a host key) with, and its generation; a
     /// host new to a client that has served its share gets a fresh client.
-    pub fn client(&self, host: &str) -> (u64, reqwest::Client) {
+    pub(super) fn client(&self, host: &str) -> (u64, reqwest::Client) {
         let mut current = self.lock();
         if !current.hosts.contains(host) {
             if current.hosts.len() >= self.hosts_per_pool {
@@ -61,7 +61,7 @@ impl Pool {
 
     /// Replaces generation `id`'s client after a local fault, unless it was
     /// replaced already, so that its idle sockets close.
-    pub fn recycle(&self, id: u64) {
+    pub(super) fn recycle(&self, id: u64) {
         let mut current = self.lock();
         if current.id == id {
             self.renew(&mut current);

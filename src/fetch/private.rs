@@ -23,7 +23,7 @@ use url::{Host, Url};
 
 /// A kind of address a crawl does not reach unless allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reserved {
+pub(super) enum Reserved {
     /// 127.0.0.0/8, ::1.
     Loopback,
     /// 10/8, 172.16/12, 192.168/16, fc00::/7.
@@ -60,7 +60,7 @@ impl fmt::Display for Reserved {
 /// What kind of reserved address `ip` is, or `None` for a public one.
 /// IPv4-mapped (`::ffff:a.b.c.d`) and NAT64 (`64:ff9b::a.b.c.d`) IPv6
 /// addresses are judged by the IPv4 address they carry.
-pub fn classify(ip: IpAddr) -> Option<Reserved> {
+pub(super) fn classify(ip: IpAddr) -> Option<Reserved> {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
         IpAddr::V6(v6) => match embedded_v4(v6) {

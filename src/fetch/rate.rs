@@ -21,7 +21,7 @@ use crate::spider::Rate;
 
 /// When one host may be asked next.
 #[derive(Debug, Clone)]
-pub struct SlidingLog {
+pub(super) struct SlidingLog {
     /// `burst / rate`; `None` when the rate is unlimited.
     window: Option<Duration>,
     burst: usize,
@@ -34,7 +34,7 @@ pub struct SlidingLog {
 
 impl SlidingLog {
     /// A schedule allowing `burst` sends per `burst / rate` window.
-    pub fn new(rate: Rate, burst: NonZeroU32) -> SlidingLog {
+    pub(super) fn new(rate: Rate, burst: NonZeroU32) -> SlidingLog {
         let burst = burst.get() as usize;
         let window = (rate.per_second() > 0.0).then(|| {
             Duration::try_from_secs_f64(burst as f64 / rate.per_second()).unwrap_or(Duration::MAX)
@@ -51,7 +51,7 @@ impl SlidingLog {
     }
 
     /// Reserves the earliest send time at or after `now` and records it.
-    pub fn reserve(&mut self, now: Instant) -> Instant {
+    pub(super) fn reserve(&mut self, now: Instant) -> Instant {
         let mut at = now.max(self.last.unwrap_or(now));
         if let Some(last) = self.last {
             at = at.max(later(last, self.gap));
@@ -74,17 +74,17 @@ impl SlidingLog {
     }
 
     /// Holds every send back until `until` (Retry-After); never shortens a pause.
-    pub fn pause_until(&mut self, until: Instant) {
+    pub(super) fn pause_until(&mut self, until: Instant) {
         self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
     }
 
     /// Whether a send at `at` would fall inside a pause set after it was reserved.
-    pub fn is_paused_at(&self, at: Instant) -> bool {
+    pub(super) fn is_paused_at(&self, at: Instant) -> bool {
         self.paused_until.is_some_and(|until| at < until)
     }
 
     /// Sets the minimum time between two sends (robots.txt Crawl-delay).
-    pub fn set_gap(&mut self, gap: Duration) {
+    pub(super) fn set_gap(&mut self, gap: Duration) {
         self.gap = gap;
     }
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 /// Exponential backoff with jitter: `base · 2^(n−1)`, capped, scaled by a random 50–100 %.
 #[derive(Debug, Clone, Copy)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// The wait before the first retry (before jitter).
     pub base: Duration,
     /// No wait is longer than this.
@@ -22,7 +22,7 @@ impl Default for Backoff {
 
 impl Backoff {
     /// The wait before retry number `retry` (1-based).
-    pub fn delay(&self, retry: u32) -> Duration {
+    pub(crate) fn delay(&self, retry: u32) -> Duration {
         let doubled = self
             .base
             .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
@@ -31,7 +31,7 @@ impl Backoff {
 }
 
 /// Statuses SPEC §5 retries.
-pub fn is_retryable_status(status: u16) -> bool {
+pub(super) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 429 | 500 | 502 | 503 | 504)
 }
 
@@ -40,7 +40,7 @@ pub fn is_retryable_status(status: u16) -> bool {
 /// Anything else (negative, fractional, `NaN`, `inf`) is ignored. Seconds too
 /// many for a `u64` count as `u64::MAX`; the caller compares the wait with
 /// `max_delay` and never adds more than a capped wait to the clock.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 /// The requests waiting for one host, and the slots they hold.
 #[derive(Debug)]
-pub struct Slots {
+pub(super) struct Slots {
     waiting: Mutex<Vec<Waiter>>,
     /// Bumped whenever slots are dealt out again.
     changed: watch::Sender<u64>,
@@ -41,7 +41,7 @@ impl Default for Slots {
 impl Slots {
     /// Lists request `id` (of `turn`) with the slot `at` it reserved, and
     /// deals every slot out again by turn.
-    pub fn join(&self, id: u64, turn: u64, at: Instant) {
+    pub(super) fn join(&self, id: u64, turn: u64, at: Instant) {
         let mut waiting = self.lock();
         waiting.push(Waiter { id, turn, at });
         let mut times: Vec<Instant> = waiting.iter().map(|w| w.at).collect();
@@ -55,14 +55,14 @@ impl Slots {
     }
 
     /// The slot request `id` holds now.
-    pub fn slot(&self, id: u64) -> Option<Instant> {
+    pub(super) fn slot(&self, id: u64) -> Option<Instant> {
         self.lock().iter().find(|w| w.id == id).map(|w| w.at)
     }
 
     /// Request `id` takes its slot if it is due at `now`, leaving the list
     /// in the same step (so no one joining can be dealt that slot as well);
     /// `false` when its slot was swapped for a later one meanwhile.
-    pub fn take(&self, id: u64, now: Instant) -> bool {
+    pub(super) fn take(&self, id: u64, now: Instant) -> bool {
         let mut waiting = self.lock();
         match waiting.iter().position(|w| w.id == id) {
             Some(i) if waiting[i].at <= now => {
@@ -76,12 +76,12 @@ impl Slots {
 
     /// Request `id` gives up (its future was dropped): it leaves the list. A slot given
     /// up is not handed on; the host is never asked earlier because of it.
-    pub fn leave(&self, id: u64) {
+    pub(super) fn leave(&self, id: u64) {
         self.lock().retain(|w| w.id != id);
     }
 
     /// A receiver that wakes when slots are dealt out again.
-    pub fn watch(&self) -> watch::Receiver<u64> {
+    pub(super) fn watch(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }
 

@@ -21,7 +21,7 @@ use super::gate::Permit;
 use super::{FetchError, FetchErrorKind};
 
 /// A response whose body is read as it arrives.
-pub struct BodyStream {
+pub(crate) struct BodyStream {
     /// Where the body was finally found (after redirects).
     pub url: Url,
     /// The HTTP status (always a success).
@@ -42,7 +42,7 @@ impl std::fmt::Debug for BodyStream {
 impl BodyStream {
     /// A body already in memory, as one chunk (what a [`Fetch`](super::Fetch)
     /// that cannot stream hands on).
-    pub fn whole(url: Url, status: u16, body: Vec<u8>) -> BodyStream {
+    pub(crate) fn whole(url: Url, status: u16, body: Vec<u8>) -> BodyStream {
         let chunk = futures::stream::once(async move { Ok(Bytes::from(body)) });
         BodyStream {
             url,

@@ -16,7 +16,7 @@ use crc32fast::Hasher;
 
 /// The first `len` bytes of a file, as a CRC-32.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Prefix {
+pub(super) struct Prefix {
     /// Bytes.
     pub len: u64,
     /// Their CRC-32.
@@ -24,7 +24,7 @@ pub struct Prefix {
 }
 
 /// A file written at its end, keeping the [`Prefix`] of everything in it.
-pub struct Tracked {
+pub(super) struct Tracked {
     file: File,
     len: u64,
     crc: Hasher,
@@ -32,7 +32,7 @@ pub struct Tracked {
 
 impl Tracked {
     /// `file`, positioned just after `start` (the bytes it holds already).
-    pub fn new(file: File, start: Prefix) -> Tracked {
+    pub(super) fn new(file: File, start: Prefix) -> Tracked {
         Tracked {
             file,
             len: start.len,
@@ -41,12 +41,12 @@ impl Tracked {
     }
 
     /// The file written to.
-    pub fn file(&self) -> &File {
+    pub(super) fn file(&self) -> &File {
         &self.file
     }
 
     /// Everything written so far (whatever is buffered above this is not).
-    pub fn prefix(&self) -> Prefix {
+    pub(super) fn prefix(&self) -> Prefix {
         Prefix {
             len: self.len,
             crc: self.crc.clone().finalize(),
@@ -68,7 +68,7 @@ impl Write for Tracked {
 }
 
 /// The [`Prefix`] of the first `len` bytes of the file at `path`, read back.
-pub fn read(path: &Path, len: u64) -> io::Result<Prefix> {
+pub(super) fn read(path: &Path, len: u64) -> io::Result<Prefix> {
     if len == 0 {
         return Ok(Prefix::default());
     }

@@ -14,7 +14,7 @@ use super::digest::{Prefix, Tracked};
 use crate::crawl::Record;
 
 /// Opens `path` for writing: created empty, or — resuming — cut back to `position`.
-pub fn open_at(path: &Path, position: Option<u64>) -> io::Result<File> {
+pub(super) fn open_at(path: &Path, position: Option<u64>) -> io::Result<File> {
     let Some(position) = position else {
         return File::create(path);
     };
@@ -37,7 +37,7 @@ pub fn open_at(path: &Path, position: Option<u64>) -> io::Result<File> {
 
 /// The header row of the CSV file at `path` (on a resume, when the spider
 /// declares no fields and the first record's keys made the header).
-pub fn csv_header(path: &Path) -> io::Result<Vec<String>> {
+pub(super) fn csv_header(path: &Path) -> io::Result<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_path(path)?;
@@ -53,7 +53,7 @@ fn sync(file: &Tracked) -> io::Result<u64> {
 }
 
 /// One JSON object per line, on stdout or in a file.
-pub struct JsonLinesWriter {
+pub(super) struct JsonLinesWriter {
     out: Output,
 }
 
@@ -64,19 +64,19 @@ enum Output {
 }
 
 impl JsonLinesWriter {
-    pub fn stdout() -> JsonLinesWriter {
+    pub(super) fn stdout() -> JsonLinesWriter {
         JsonLinesWriter {
             out: Output::Stdout(io::stdout()),
         }
     }
 
-    pub fn file(file: Tracked) -> JsonLinesWriter {
+    pub(super) fn file(file: Tracked) -> JsonLinesWriter {
         JsonLinesWriter {
             out: Output::File(BufWriter::with_capacity(64 * 1024, file)),
         }
     }
 
-    pub fn open_file(&self) -> Option<&File> {
+    pub(super) fn open_file(&self) -> Option<&File> {
         match &self.out {
             Output::Stdout(_) => None,
             Output::File(out) => Some(out.get_ref().file()),
@@ -84,14 +84,14 @@ impl JsonLinesWriter {
     }
 
     /// What the file holds, once flushed.
-    pub fn prefix(&self) -> Option<Prefix> {
+    pub(super) fn prefix(&self) -> Option<Prefix> {
         match &self.out {
             Output::Stdout(_) => None,
             Output::File(out) => Some(out.get_ref().prefix()),
         }
     }
 
-    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+    pub(super) fn write(&mut self, record: &Record) -> io::Result<()> {
         let mut line = serde_json::to_vec(record)?;
         line.push(b'\n');
         match &mut self.out {
@@ -104,7 +104,7 @@ impl JsonLinesWriter {
         }
     }
 
-    pub fn position(&mut self) -> io::Result<u64> {
+    pub(super) fn position(&mut self) -> io::Result<u64> {
         match &mut self.out {
             Output::Stdout(_) => Ok(0),
             Output::File(out) => {
@@ -114,7 +114,7 @@ impl JsonLinesWriter {
         }
     }
 
-    pub fn checkpoint(&mut self) -> io::Result<u64> {
+    pub(super) fn checkpoint(&mut self) -> io::Result<u64> {
         match &mut self.out {
             Output::Stdout(out) => out.flush().map(|()| 0),
             Output::File(out) => {
@@ -131,7 +131,7 @@ impl JsonLinesWriter {
 /// records, by the first record's keys (read back from the file on a
 /// resume). A key a later record brings that the header lacks is left out
 /// of the row, with one warning per key naming it and the file.
-pub struct CsvWriter {
+pub(super) struct CsvWriter {
     out: csv::Writer<Tracked>,
     /// The file, for warnings.
     path: String,
@@ -145,7 +145,12 @@ pub struct CsvWriter {
 impl CsvWriter {
     /// `resumed`: the file already holds the header (and maybe rows);
     /// `columns` are then the header's.
-    pub fn new(file: Tracked, path: &Path, columns: Vec<String>, resumed: bool) -> CsvWriter {
+    pub(super) fn new(
+        file: Tracked,
+        path: &Path,
+        columns: Vec<String>,
+        resumed: bool,
+    ) -> CsvWriter {
         CsvWriter {
             out: csv::Writer::from_writer(file),
             path: path.display().to_string(),
@@ -155,16 +160,16 @@ impl CsvWriter {
         }
     }
 
-    pub fn open_file(&self) -> &File {
+    pub(super) fn open_file(&self) -> &File {
         self.out.get_ref().file()
     }
 
     /// What the file holds, once flushed.
-    pub fn prefix(&self) -> Prefix {
+    pub(super) fn prefix(&self) -> Prefix {
         self.out.get_ref().prefix()
     }
 
-    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+    pub(super) fn write(&mut self, record: &Record) -> io::Result<()> {
         if self.columns.is_empty() {
             self.columns = record.fields().keys().cloned().collect();
         }
@@ -202,17 +207,17 @@ impl CsvWriter {
         }
     }
 
-    pub fn checkpoint(&mut self) -> io::Result<u64> {
+    pub(super) fn checkpoint(&mut self) -> io::Result<u64> {
         self.out.flush()?;
         sync(self.out.get_ref())
     }
 
-    pub fn position(&mut self) -> io::Result<u64> {
+    pub(super) fn position(&mut self) -> io::Result<u64> {
         self.out.flush()?;
         Ok(self.out.get_ref().prefix().len)
     }
 
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(super) fn finish(mut self) -> io::Result<()> {
         if !self.header_written && !self.columns.is_empty() {
             self.out.write_record(&self.columns)?;
         }
@@ -233,7 +238,7 @@ fn cell(value: Option<&Value>) -> String {
 ///
 /// The committed position is always just after a record (or 0), never after
 /// the closing bracket, so a resume cuts the bracket off and goes on.
-pub struct JsonArrayWriter {
+pub(super) struct JsonArrayWriter {
     out: Option<BufWriter<Tracked>>,
     /// Whether a record precedes the next one (so it needs a comma).
     started: bool,
@@ -241,23 +246,23 @@ pub struct JsonArrayWriter {
 
 impl JsonArrayWriter {
     /// `position` > 0 means the file already holds the opening of the array.
-    pub fn new(file: Tracked, position: u64) -> JsonArrayWriter {
+    pub(super) fn new(file: Tracked, position: u64) -> JsonArrayWriter {
         JsonArrayWriter {
             out: Some(BufWriter::with_capacity(64 * 1024, file)),
             started: position > 0,
         }
     }
 
-    pub fn open_file(&self) -> Option<&File> {
+    pub(super) fn open_file(&self) -> Option<&File> {
         self.out.as_ref().map(|out| out.get_ref().file())
     }
 
     /// What the file holds, once flushed.
-    pub fn prefix(&self) -> Option<Prefix> {
+    pub(super) fn prefix(&self) -> Option<Prefix> {
         self.out.as_ref().map(|out| out.get_ref().prefix())
     }
 
-    pub fn write(&mut self, record: &Record) -> io::Result<()> {
+    pub(super) fn write(&mut self, record: &Record) -> io::Result<()> {
         let out = self.out.as_mut().expect("written only before finish");
         out.write_all(if self.started { b",\n" } else { b"[\n" })?;
         serde_json::to_writer(&mut *out, record)?;
@@ -265,19 +270,19 @@ impl JsonArrayWriter {
         Ok(())
     }
 
-    pub fn position(&mut self) -> io::Result<u64> {
+    pub(super) fn position(&mut self) -> io::Result<u64> {
         let out = self.out.as_mut().expect("only before finish");
         out.flush()?;
         Ok(out.get_ref().prefix().len)
     }
 
-    pub fn checkpoint(&mut self) -> io::Result<u64> {
+    pub(super) fn checkpoint(&mut self) -> io::Result<u64> {
         let out = self.out.as_mut().expect("checkpointed only before finish");
         out.flush()?;
         sync(out.get_ref())
     }
 
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(super) fn finish(mut self) -> io::Result<()> {
         self.close()
     }
 

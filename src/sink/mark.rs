@@ -19,7 +19,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// Bytes before the committed position that a mark fingerprints.
-pub const TAIL: u64 = 4096;
+pub(super) const TAIL: u64 = 4096;
 
 /// What the output held at a commit, as the state keeps it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +82,7 @@ pub enum Tamper {
 }
 
 /// The file's identity: device and inode on unix, nothing elsewhere.
-pub fn identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+pub(super) fn identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -97,7 +97,7 @@ pub fn identity(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
 
 /// A mark of the file at `path`, whose first `position` bytes are committed
 /// (flushed: the file holds at least that many).
-pub fn of_file(path: &Path, position: u64) -> std::io::Result<Mark> {
+pub(super) fn of_file(path: &Path, position: u64) -> std::io::Result<Mark> {
     let file = File::open(path)?;
     Ok(Mark {
         position,
@@ -111,7 +111,7 @@ pub fn of_file(path: &Path, position: u64) -> std::io::Result<Mark> {
 /// Checks that the file at `path` still holds what `mark` committed.
 /// `open` is the file trawl writes to, if it has one open: the path must
 /// still lead to it.
-pub fn check_file(path: &Path, mark: &Mark, open: Option<&File>) -> Result<(), Tamper> {
+pub(super) fn check_file(path: &Path, mark: &Mark, open: Option<&File>) -> Result<(), Tamper> {
     let file = match File::open(path) {
         Ok(file) => file,
         // A file with nothing committed in it may be created again.

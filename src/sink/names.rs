@@ -51,7 +51,7 @@ pub(crate) struct ColumnNames {
 
 impl ColumnNames {
     /// Names for a table of at most `cap` field columns.
-    pub fn new(cap: usize) -> ColumnNames {
+    pub(super) fn new(cap: usize) -> ColumnNames {
         let mut names = ColumnNames {
             cap,
             ..ColumnNames::default()
@@ -63,7 +63,7 @@ impl ColumnNames {
 
     /// The columns the table has (those of an earlier run, and the declared
     /// fields' just created).
-    pub fn existing<'a>(&mut self, columns: impl IntoIterator<Item = &'a String>) {
+    pub(super) fn existing<'a>(&mut self, columns: impl IntoIterator<Item = &'a String>) {
         for column in columns {
             self.existing_folded.insert(column.to_lowercase());
             self.existing.insert(column.clone());
@@ -74,7 +74,7 @@ impl ColumnNames {
     }
 
     /// The column for field `field`, the same every time it is asked.
-    pub fn column(&mut self, field: &str) -> String {
+    pub(super) fn column(&mut self, field: &str) -> String {
         if let Some(column) = self.map.get(field) {
             return column.clone();
         }
@@ -125,7 +125,7 @@ impl ColumnNames {
     /// `record` as its row: fields under their columns' names, those past the
     /// cap in one object under `_more`; or `None` when every field has a
     /// column of its own name (no copy then).
-    pub fn row(&mut self, record: &Record) -> Option<Record> {
+    pub(super) fn row(&mut self, record: &Record) -> Option<Record> {
         let mut same = true;
         for field in record.fields().keys() {
             same &= self.place(field).is_some_and(|column| column == *field);

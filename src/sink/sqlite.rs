@@ -29,10 +29,10 @@ use crate::extract::Kind;
 /// SQLite allows 2,000 columns (`SQLITE_MAX_COLUMN` of the bundled build;
 /// a test checks it), and a `SELECT *` over a join is bound by the same
 /// limit: half leaves room to join the table with another.
-pub const MAX_FIELD_COLUMNS: usize = 1000;
+pub(super) const MAX_FIELD_COLUMNS: usize = 1000;
 
 /// An SQLite table that takes records; a transaction stays open between checkpoints.
-pub struct SqliteSink {
+pub(super) struct SqliteSink {
     conn: Connection,
     table: String,
     /// The columns rows are written with, in order.
@@ -54,7 +54,7 @@ pub struct SqliteSink {
 
 impl SqliteSink {
     /// Opens (or creates) the database and the table with `_key` and one column per field.
-    pub fn open(path: &Path, table: &str, columns: &[Column]) -> Result<SqliteSink, String> {
+    pub(super) fn open(path: &Path, table: &str, columns: &[Column]) -> Result<SqliteSink, String> {
         let conn = Connection::open(path).map_err(|e| format!("cannot open the database ({e})"))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| e.to_string())?;
@@ -92,7 +92,7 @@ impl SqliteSink {
     }
 
     /// The columns the table has.
-    pub fn column_names(&self) -> impl Iterator<Item = &String> {
+    pub(super) fn column_names(&self) -> impl Iterator<Item = &String> {
         self.known.keys()
     }
 
@@ -131,7 +131,7 @@ impl SqliteSink {
     }
 
     /// Upserts one row: a row with the same `_key` takes the record's values.
-    pub fn write(&mut self, record: &Record) -> Result<(), String> {
+    pub(super) fn write(&mut self, record: &Record) -> Result<(), String> {
         let fresh: Vec<String> = record
             .fields()
             .keys()
@@ -190,7 +190,7 @@ impl SqliteSink {
     }
 
     /// Commits the open transaction; returns the rows inserted by this sink so far.
-    pub fn checkpoint(&mut self) -> Result<u64, String> {
+    pub(super) fn checkpoint(&mut self) -> Result<u64, String> {
         if self.in_transaction {
             self.conn
                 .execute_batch("COMMIT")
@@ -205,7 +205,7 @@ impl SqliteSink {
 
     /// Rows the table holds, if another connection may have changed them
     /// since they were last counted; `None` when none can have.
-    pub fn rows_if_changed(&mut self) -> Result<Option<u64>, String> {
+    pub(super) fn rows_if_changed(&mut self) -> Result<Option<u64>, String> {
         let version = self
             .conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
@@ -217,7 +217,7 @@ impl SqliteSink {
     }
 
     /// Rows the table holds (committed, and in the open transaction).
-    pub fn count_rows(&mut self) -> Result<u64, String> {
+    pub(super) fn count_rows(&mut self) -> Result<u64, String> {
         self.data_version = Some(
             self.conn
                 .query_row("PRAGMA data_version", [], |r| r.get(0))
@@ -230,12 +230,12 @@ impl SqliteSink {
     }
 
     /// Rows inserted and updated by committed transactions.
-    pub fn rows_written(&self) -> (u64, u64) {
+    pub(super) fn rows_written(&self) -> (u64, u64) {
         self.committed
     }
 
     /// Commits and closes the database.
-    pub fn finish(mut self) -> Result<(), String> {
+    pub(super) fn finish(mut self) -> Result<(), String> {
         self.checkpoint()?;
         self.conn.close().map_err(|(_, e)| e.to_string())
     }
@@ -243,7 +243,7 @@ impl SqliteSink {
 
 /// Checks, without creating anything, that the table at `path` holds at
 /// least the `committed` rows.
-pub fn check_rows(path: &Path, table: &str, committed: u64) -> Result<(), Tamper> {
+pub(super) fn check_rows(path: &Path, table: &str, committed: u64) -> Result<(), Tamper> {
     use rusqlite::OpenFlags;
     let missing = || Tamper::TableMissing {
         table: table.to_string(),

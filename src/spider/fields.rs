@@ -8,7 +8,7 @@ use super::{Builder, SpiderError};
 use crate::extract::{Field, Read, ReadError, Scope};
 
 /// A field's name and its compiled rule, in declaration order.
-pub type FieldList = Vec<(String, Field)>;
+pub(super) type FieldList = Vec<(String, Field)>;
 
 impl Builder<'_> {
     /// Compiles every field of `section` (`list.fields`, `detail.fields` …).

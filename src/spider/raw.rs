@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// Top-level keys, for "did you mean" suggestions.
-pub const TOP_KEYS: &[&str] = &[
+pub(super) const TOP_KEYS: &[&str] = &[
     "name",
     "start",
     "first_page",
@@ -25,9 +25,10 @@ pub const TOP_KEYS: &[&str] = &[
     "request",
 ];
 /// Keys of each `[[seed]]`.
-pub const SEED_KEYS: &[&str] = &["links", "next", "format", "json_from", "json_re", "fields"];
+pub(super) const SEED_KEYS: &[&str] =
+    &["links", "next", "format", "json_from", "json_re", "fields"];
 /// Keys of `[list]`.
-pub const LIST_KEYS: &[&str] = &[
+pub(super) const LIST_KEYS: &[&str] = &[
     "format",
     "json_from",
     "json_re",
@@ -46,9 +47,9 @@ pub const LIST_KEYS: &[&str] = &[
     "prefetch",
 ];
 /// Keys of `[links]`.
-pub const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
+pub(super) const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
 /// Keys of `[detail]`.
-pub const DETAIL_KEYS: &[&str] = &[
+pub(super) const DETAIL_KEYS: &[&str] = &[
     "follow",
     "format",
     "json_from",
@@ -58,11 +59,12 @@ pub const DETAIL_KEYS: &[&str] = &[
     "unique",
 ];
 /// Keys of a field written as a table.
-pub const FIELD_KEYS: &[&str] = &["const", "each", "fields", "rows", "key", "value"];
+pub(super) const FIELD_KEYS: &[&str] = &["const", "each", "fields", "rows", "key", "value"];
 /// Keys of `[request]`.
-pub const REQUEST_KEYS: &[&str] = &["headers", "cookies", "warmup", "method", "json", "form"];
+pub(super) const REQUEST_KEYS: &[&str] =
+    &["headers", "cookies", "warmup", "method", "json", "form"];
 /// Keys of `[limits]`.
-pub const LIMIT_KEYS: &[&str] = &[
+pub(super) const LIMIT_KEYS: &[&str] = &[
     "rate",
     "burst",
     "concurrency",
@@ -77,7 +79,7 @@ pub const LIMIT_KEYS: &[&str] = &[
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSpider {
+pub(super) struct RawSpider {
     pub name: Option<String>,
     pub start: RawStart,
     pub first_page: Option<i64>,
@@ -104,7 +106,7 @@ pub struct RawSpider {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawList {
+pub(super) struct RawList {
     pub format: Option<String>,
     pub json_from: Option<String>,
     pub json_re: Option<String>,
@@ -126,7 +128,7 @@ pub struct RawList {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSeed {
+pub(super) struct RawSeed {
     pub links: String,
     pub next: Option<String>,
     pub format: Option<String>,
@@ -138,7 +140,7 @@ pub struct RawSeed {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLinks {
+pub(super) struct RawLinks {
     pub within: Option<String>,
     pub allow: Option<Vec<String>>,
     pub deny: Option<Vec<String>>,
@@ -148,7 +150,7 @@ pub struct RawLinks {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawDetail {
+pub(super) struct RawDetail {
     /// Required with `[list]`; there is none with `[links]`.
     pub follow: Option<String>,
     pub format: Option<String>,
@@ -163,7 +165,7 @@ pub struct RawDetail {
 /// `start`: one URL or several.
 #[derive(Debug, Deserialize)]
 #[serde(untagged, expecting = "a URL or a list of URLs")]
-pub enum RawStart {
+pub(super) enum RawStart {
     One(String),
     Many(Vec<String>),
 }
@@ -174,7 +176,7 @@ pub enum RawStart {
     untagged,
     expecting = "a list of values, or { file = \"values.txt\" } (one value a line)"
 )]
-pub enum RawVar {
+pub(super) enum RawVar {
     List(Vec<toml::Value>),
     File { file: String },
 }
@@ -182,13 +184,13 @@ pub enum RawVar {
 /// A field name or a list of them (`require`, `unique`, `key`, `omit`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged, expecting = "a field name or a list of field names")]
-pub enum Names {
+pub(super) enum Names {
     One(String),
     Many(Vec<String>),
 }
 
 impl Names {
-    pub fn to_vec(&self) -> Vec<String> {
+    pub(super) fn to_vec(&self) -> Vec<String> {
         match self {
             Names::One(name) => vec![name.clone()],
             Names::Many(names) => names.clone(),
@@ -198,7 +200,7 @@ impl Names {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawLimits {
+pub(super) struct RawLimits {
     pub rate: Option<f64>,
     pub burst: Option<i64>,
     pub concurrency: Option<i64>,
@@ -214,7 +216,7 @@ pub struct RawLimits {
 /// `[request]` as written: header values hold `{env:NAME}` unresolved.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRequest {
+pub(super) struct RawRequest {
     #[serde(default)]
     pub headers: IndexMap<String, String>,
     pub cookies: Option<bool>,
@@ -227,14 +229,14 @@ pub struct RawRequest {
 /// Durations and sizes may be written bare (`30`) or with a unit (`"30s"`).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub enum NumberOrText {
+pub(super) enum NumberOrText {
     Integer(i64),
     Float(f64),
     Text(String),
 }
 
 impl NumberOrText {
-    pub fn as_text(&self) -> String {
+    pub(super) fn as_text(&self) -> String {
         match self {
             NumberOrText::Integer(n) => n.to_string(),
             NumberOrText::Float(n) => n.to_string(),
@@ -244,7 +246,7 @@ impl NumberOrText {
 }
 
 /// Finds the first key the spider file should not have, with the nearest valid one.
-pub fn unknown_key(doc: &toml::Table) -> Option<(String, Option<&'static str>)> {
+pub(super) fn unknown_key(doc: &toml::Table) -> Option<(String, Option<&'static str>)> {
     let sections: [(&str, &[&str]); 5] = [
         ("list", LIST_KEYS),
         ("links", LINKS_KEYS),
@@ -289,7 +291,7 @@ fn unknown_in(
 }
 
 /// The known key closest to `key`, when one is close enough to be a typo.
-pub fn nearest(key: &str, known: &[&'static str]) -> Option<&'static str> {
+pub(super) fn nearest(key: &str, known: &[&'static str]) -> Option<&'static str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(key, k), *k))

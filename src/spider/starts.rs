@@ -11,7 +11,7 @@ use crate::extract::Read;
 
 /// Every start and the value lists that fill them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Starts {
+pub(crate) struct Starts {
     /// The `start` URLs as written, placeholders unfilled, in order.
     pub templates: Vec<String>,
     /// `[vars]`: each name with its values, in file order.
@@ -21,7 +21,7 @@ pub struct Starts {
 impl Starts {
     /// Every sequence the crawl runs, in order: each template with every
     /// combination of the vars, the first var outermost.
-    pub fn sequences(&self) -> Vec<(usize, Vec<(String, String)>)> {
+    pub(crate) fn sequences(&self) -> Vec<(usize, Vec<(String, String)>)> {
         let mut combos: Vec<Vec<(String, String)>> = vec![Vec::new()];
         for (name, values) in &self.vars {
             combos = combos
@@ -42,7 +42,7 @@ impl Starts {
 
     /// `--var NAME=VALUE`: `values` replace that list (SPEC §7). The error
     /// says what is wrong, for the flag's message.
-    pub fn set_var(&mut self, name: &str, values: Vec<String>) -> Result<(), String> {
+    pub(crate) fn set_var(&mut self, name: &str, values: Vec<String>) -> Result<(), String> {
         match self.vars.iter_mut().find(|(n, _)| n == name) {
             Some((_, list)) => {
                 *list = values;
@@ -64,7 +64,7 @@ impl Starts {
 
 /// How each sequence of list pages goes on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Paging {
+pub(crate) enum Paging {
     /// One page per start.
     Single,
     /// `{page}`: from `first` to `last`, or to the first empty page.
@@ -87,7 +87,7 @@ pub enum Paging {
 
 /// A total read from a sequence's first page, which bounds the sequence.
 #[derive(Debug, Clone)]
-pub enum Total {
+pub(crate) enum Total {
     /// `total_pages`: how many pages there are.
     Pages(Read),
     /// `total`: how many items there are.
@@ -96,7 +96,7 @@ pub enum Total {
 
 impl Total {
     /// The read.
-    pub fn read(&self) -> &Read {
+    pub(crate) fn read(&self) -> &Read {
         match self {
             Total::Pages(read) | Total::Items(read) => read,
         }
@@ -374,7 +374,7 @@ fn body_text(raw: &RawSpider) -> String {
 
 impl RawStart {
     /// The starts as written.
-    pub fn list(&self) -> Vec<&str> {
+    pub(super) fn list(&self) -> Vec<&str> {
         match self {
             RawStart::One(one) => vec![one.as_str()],
             RawStart::Many(many) => many.iter().map(String::as_str).collect(),

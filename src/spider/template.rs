@@ -48,7 +48,7 @@ impl Filled {
 
 /// The names of the `{name}` placeholders in `text`, in order (`{env:…}`
 /// left out: it is no placeholder). `{{` and `}}` are literal braces.
-pub fn placeholders(text: &str) -> Vec<String> {
+pub(crate) fn placeholders(text: &str) -> Vec<String> {
     let mut names = Vec::new();
     scan(text, |piece| {
         if let Piece::Name(name) = piece {
@@ -60,7 +60,7 @@ pub fn placeholders(text: &str) -> Vec<String> {
 
 /// `text` with every placeholder that has a value filled in; others stay
 /// as written (a spider file's names were checked at load).
-pub fn fill_text(text: &str, values: &Values<'_>) -> String {
+pub(crate) fn fill_text(text: &str, values: &Values<'_>) -> String {
     let mut out = String::with_capacity(text.len());
     scan(text, |piece| match piece {
         Piece::Literal(s) => out.push_str(s),
@@ -79,7 +79,7 @@ pub fn fill_text(text: &str, values: &Values<'_>) -> String {
 /// A JSON body with its placeholders filled: a string that is one whole
 /// placeholder becomes that value with its type (`"{page}"` → `2`), any
 /// other string is filled as text; keys stay as written.
-pub fn fill_json(template: &Value, values: &Values<'_>) -> Value {
+pub(crate) fn fill_json(template: &Value, values: &Values<'_>) -> Value {
     match template {
         Value::String(s) => {
             if let Some(name) = whole_placeholder(s) {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::limits::{Limits, Rate};
 
 /// Parses a duration: `500ms`, `30s`, `2m`, `1h`; a bare number is seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -29,7 +29,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Parses a size: `512KiB`, `10MiB`, `1GB`; a bare number is bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -57,7 +57,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// Parses a rate in requests per second, by [`Limits::check_rate`]'s rules.
 #[cfg_attr(not(feature = "cli"), allow(dead_code))]
-pub fn parse_rate(text: &str) -> Result<Rate, String> {
+pub(crate) fn parse_rate(text: &str) -> Result<Rate, String> {
     let rate: f64 = text
         .trim()
         .parse()
@@ -66,7 +66,7 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
 }
 
 /// `600s` → `10m`: a duration in the largest unit [`parse_duration`] reads back exactly.
-pub fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     let (seconds, nanos) = (duration.as_secs(), duration.subsec_nanos());
     match (seconds, nanos) {
         (0, 0) => "0s".to_string(),

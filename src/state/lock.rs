@@ -21,14 +21,14 @@ pub const LOCK_FILE: &str = "trawl.lock";
 
 /// The state directory's lock, held while this value lives.
 #[derive(Debug)]
-pub struct StateLock {
+pub(crate) struct StateLock {
     _file: File,
 }
 
 impl StateLock {
     /// Takes the lock on `dir` without waiting; a directory another process
     /// holds is [`StateError::Locked`], and nothing in it is touched.
-    pub fn take(dir: &Path) -> Result<StateLock, StateError> {
+    pub(crate) fn take(dir: &Path) -> Result<StateLock, StateError> {
         let path = dir.join(LOCK_FILE);
         let io = |e: std::io::Error| StateError::Io {
             path: path.clone(),

@@ -113,24 +113,24 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// Adds a page whose records have all been written to the sink.
-    pub fn push(&mut self, page: PageDone) {
+    pub(crate) fn push(&mut self, page: PageDone) {
         self.records += u64::from(page.records);
         self.pages.push(page);
     }
 
     /// The cookie jar to keep with these pages, so a resumed crawl keeps its
     /// session (SPEC §7).
-    pub fn set_cookies(&mut self, cookies: Option<String>) {
+    pub(crate) fn set_cookies(&mut self, cookies: Option<String>) {
         self.cookies = cookies;
     }
 
     /// Records in the pending pages.
-    pub fn records(&self) -> u64 {
+    pub(crate) fn records(&self) -> u64 {
         self.records
     }
 
     /// Whether nothing waits.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pages.is_empty()
     }
 }

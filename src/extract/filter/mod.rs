@@ -29,7 +29,7 @@ use super::Kind;
 
 /// A chain of filters, applied left to right.
 #[derive(Debug, Clone, Default)]
-pub struct Chain {
+pub(crate) struct Chain {
     steps: Vec<Step>,
 }
 
@@ -76,7 +76,7 @@ const FILTERS: [(&str, &str); 15] = [
 
 impl Chain {
     /// Compiles `text`, the part after the first ` | ` (`"trim | re: '(\d+)' | int"`).
-    pub fn parse(text: &str) -> Result<Chain, String> {
+    pub(crate) fn parse(text: &str) -> Result<Chain, String> {
         let source = text.trim();
         let mut scanner = Scanner::new(source);
         let mut steps = Vec::new();
@@ -90,12 +90,12 @@ impl Chain {
     }
 
     /// Whether there is no filter.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
 
     /// Applies every filter; `base` is the page's final URL (for `url`).
-    pub fn apply(&self, value: Value, base: &Url) -> Value {
+    pub(crate) fn apply(&self, value: Value, base: &Url) -> Value {
         self.steps
             .iter()
             .fold(value, |value, step| step.filter.apply(value, base))
@@ -103,7 +103,7 @@ impl Chain {
 
     /// The kind of value the chain gives for an input of kind `input`: `Int`,
     /// `Number` or `Bool` only when every value is sure to be one (or `null`).
-    pub fn kind(&self, input: Kind) -> Kind {
+    pub(crate) fn kind(&self, input: Kind) -> Kind {
         self.steps
             .iter()
             .fold(input, |kind, step| step.filter.kind(kind))
@@ -125,7 +125,7 @@ impl fmt::Display for Chain {
 
 /// Splits `"SELECTOR | filters"` at the first ` | ` outside quotes, so that
 /// `a[title="x | y"]` stays whole; the selector loses its trailing spaces.
-pub fn split_pipe(text: &str) -> (&str, Option<&str>) {
+pub(crate) fn split_pipe(text: &str) -> (&str, Option<&str>) {
     match syntax::find_pipe(text) {
         Some(i) => (text[..i].trim_end(), Some(text[i + 2..].trim())),
         None => (text.trim_end(), None),

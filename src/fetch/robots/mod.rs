@@ -22,7 +22,7 @@ pub const MAX_ROBOTS_BYTES: u64 = 500 * 1024;
 
 /// What robots.txt lets this crawl do on one host.
 #[derive(Debug)]
-pub enum Robots {
+pub(crate) enum Robots {
     /// No robots.txt to obey (a 4xx answer, or none at the end of its
     /// redirects).
     AllowAll,
@@ -35,12 +35,12 @@ pub enum Robots {
 impl Robots {
     /// Parses a fetched robots.txt for `user_agent`'s product token. Only
     /// the lines within the first [`MAX_ROBOTS_BYTES`] count.
-    pub fn parse(user_agent: &str, body: &[u8]) -> Robots {
+    pub(crate) fn parse(user_agent: &str, body: &[u8]) -> Robots {
         Robots::Rules(parser::parse(product_token(user_agent), within_cap(body)))
     }
 
     /// Whether `url` may be fetched; the error says why not.
-    pub fn check(&self, url: &str) -> Result<(), String> {
+    pub(crate) fn check(&self, url: &str) -> Result<(), String> {
         match self {
             Robots::AllowAll => Ok(()),
             Robots::DisallowAll(why) => {
@@ -54,7 +54,7 @@ impl Robots {
     /// The Crawl-delay for our user agent, if any. A number too large for a
     /// [`Duration`] (`1e30`) is [`Duration::MAX`]; negative, zero, NaN and
     /// infinite ones are ignored.
-    pub fn crawl_delay(&self) -> Option<Duration> {
+    pub(crate) fn crawl_delay(&self) -> Option<Duration> {
         match self {
             Robots::Rules(group) => group
                 .delay

@@ -12,7 +12,7 @@ use super::rules::RuleSet;
 /// The merged groups that name our product token, else the merged `*`
 /// groups, else nothing (everything allowed).
 #[derive(Debug, Default, Clone)]
-pub struct Group {
+pub(crate) struct Group {
     /// Their `allow` and `disallow` rules.
     pub(super) rules: RuleSet,
     /// Their first well-formed, non-negative `crawl-delay`, in seconds.
@@ -20,7 +20,7 @@ pub struct Group {
 }
 
 /// Parses `body` for the crawler whose product token is `token`.
-pub fn parse(token: &str, body: &[u8]) -> Group {
+pub(super) fn parse(token: &str, body: &[u8]) -> Group {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let mut groups = Groups::new(token.as_bytes());
     for raw in body.split(|&b| b == b'\n' || b == b'\r') {
@@ -159,7 +159,7 @@ impl<'a> Groups<'a> {
 
 /// `trawl/0.1 (+https://…)` → `trawl`: the part of a user agent that robots
 /// groups name.
-pub fn product_token(user_agent: &[u8]) -> &[u8] {
+pub(super) fn product_token(user_agent: &[u8]) -> &[u8] {
     user_agent
         .split(|&b| b == b'/' || b.is_ascii_whitespace())
         .next()

@@ -9,7 +9,7 @@
 
 /// The rules that apply to us, most specific first.
 #[derive(Debug, Default, Clone)]
-pub struct RuleSet {
+pub(super) struct RuleSet {
     /// Every canonical pattern, end to end; a `*` in it is the wildcard.
     /// Canonical text is ASCII, so it is searched with `str::find`
     /// (Two-Way: linear in the path, whatever the pattern).
@@ -31,7 +31,7 @@ impl RuleSet {
     /// Adds the pattern of an `allow` (or `disallow`) line, as written. An
     /// empty pattern matches nothing (RFC 9309: an empty `disallow` allows
     /// everything), and neither does one that would overflow the offsets.
-    pub fn push(&mut self, allow: bool, pattern: &[u8]) {
+    pub(super) fn push(&mut self, allow: bool, pattern: &[u8]) {
         if pattern.is_empty() {
             return;
         }
@@ -63,7 +63,7 @@ impl RuleSet {
 
     /// Orders the rules most specific first (allow before disallow on a
     /// tie), so the first match decides, and gives back spare capacity.
-    pub fn finish(mut self) -> RuleSet {
+    pub(super) fn finish(mut self) -> RuleSet {
         self.rules
             .sort_unstable_by_key(|r| (std::cmp::Reverse(r.specificity()), !r.allow));
         self.rules.shrink_to_fit();
@@ -73,7 +73,7 @@ impl RuleSet {
 
     /// Whether `path` (a URL's path and query, as sent) is allowed: by the
     /// most specific matching rule, or by default when none matches.
-    pub fn allows(&self, path: &[u8]) -> bool {
+    pub(super) fn allows(&self, path: &[u8]) -> bool {
         let mut text = String::with_capacity(path.len());
         canonical(path, &mut text);
         self.rules
@@ -89,7 +89,7 @@ impl RuleSet {
 
     /// Heap bytes held, for the memory bound's test.
     #[cfg(test)]
-    pub fn heap_bytes(&self) -> usize {
+    pub(super) fn heap_bytes(&self) -> usize {
         self.bytes.capacity() + self.rules.capacity() * std::mem::size_of::<Rule>()
     }
 }

@@ -73,7 +73,7 @@ use column::{sql_type, without_nul, ColumnType, Param};
 /// (TOAST takes only larger ones, leaving an 18-byte pointer): 300 columns
 /// of 24 bytes and the row's header fit, whatever the values
 /// (measured: 1,000 columns of 10-byte text fail, "row is too big").
-pub const MAX_FIELD_COLUMNS: usize = 300;
+pub(super) const MAX_FIELD_COLUMNS: usize = 300;
 
 /// Rows per flush: large enough that a round trip carries real work, small
 /// enough that a retried batch is cheap.
@@ -91,7 +91,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 type Failure = PoolError;
 
 /// A PostgreSQL table that takes records.
-pub struct PostgresSink {
+pub(super) struct PostgresSink {
     pool: Pool,
     table: String,
     /// The columns rows are written with, in first-seen order.
@@ -140,7 +140,7 @@ struct Written {
 
 impl PostgresSink {
     /// Connects, checks the login and creates the table.
-    pub async fn open(
+    pub(super) async fn open(
         url: &str,
         table: &str,
         columns: &[Column],
@@ -183,7 +183,7 @@ impl PostgresSink {
     /// Buffers one row, adding columns for fields not seen before.
     ///
     /// Waits only when a batch is due and every flush slot is busy.
-    pub async fn write(&mut self, record: &Record) -> Result<(), String> {
+    pub(super) async fn write(&mut self, record: &Record) -> Result<(), String> {
         self.healthy()?;
         let result = self.buffer_row(record).await;
         self.failed |= result.is_err();
@@ -195,7 +195,7 @@ impl PostgresSink {
     ///
     /// After any failure, this and every later call fail: the state must not
     /// commit pages whose rows were lost.
-    pub async fn checkpoint(&mut self) -> Result<u64, String> {
+    pub(super) async fn checkpoint(&mut self) -> Result<u64, String> {
         self.healthy()?;
         let result = self.drain().await;
         self.failed |= result.is_err();
@@ -203,7 +203,7 @@ impl PostgresSink {
     }
 
     /// Rows the table holds (committed batches only).
-    pub async fn count_rows(&self) -> Result<u64, String> {
+    pub(super) async fn count_rows(&self) -> Result<u64, String> {
         let client = self.pool.get().await.map_err(|e| reason(&e))?;
         let sql = format!("SELECT count(*) FROM {}", quote(&self.table));
         let row = client
@@ -214,17 +214,17 @@ impl PostgresSink {
     }
 
     /// The columns the table has.
-    pub fn column_names(&self) -> impl Iterator<Item = &String> {
+    pub(super) fn column_names(&self) -> impl Iterator<Item = &String> {
         self.known.keys()
     }
 
     /// Rows inserted and updated by the batches committed so far.
-    pub fn rows_written(&self) -> (u64, u64) {
+    pub(super) fn rows_written(&self) -> (u64, u64) {
         (self.written.inserted, self.written.updated)
     }
 
     /// Checkpoints and closes the pool, on success and failure alike.
-    pub async fn finish(mut self) -> Result<(), String> {
+    pub(super) async fn finish(mut self) -> Result<(), String> {
         let result = self.checkpoint().await;
         // After a failed batch others may still run; their connections must
         // be back in the pool before it closes, or they outlive `finish`.
@@ -375,7 +375,7 @@ impl PostgresSink {
 /// A pool that connects lazily, at most `size` connections, none recycled with a query.
 /// Checks a `postgres://` URL as [`PostgresSink::open`] will read it,
 /// `sslrootcert` file included, without connecting.
-pub fn check_url(url: &str) -> Result<(), String> {
+pub(super) fn check_url(url: &str) -> Result<(), String> {
     connection(url).map(drop)
 }
 
@@ -742,7 +742,7 @@ fn server(config: &Config) -> String {
 }
 
 /// The URL without its password (in the user part or `?password=`), for messages.
-pub fn redact(url: &str) -> String {
+pub(super) fn redact(url: &str) -> String {
     let Ok(mut parsed) = url::Url::parse(url) else {
         return url.to_string();
     };

@@ -52,7 +52,7 @@ enum Done {
     },
     Detail {
         key: DetailKey,
-        result: Result<Fields, PageError>,
+        result: Result<(Fields, Held), PageError>,
     },
 }
 
@@ -163,6 +163,9 @@ pub(super) struct Driver {
     budget: Arc<ByteBudget>,
     /// Detail pages in flight, by the turn they were asked in.
     detail_turns: HashMap<DetailKey, u64>,
+    /// Bodies absorbed since the budget last heard what the pages hold:
+    /// their bytes stay counted until it has.
+    settling: Vec<Held>,
 }
 
 /// Bytes that pages fetched ahead may hold before no more are leased (see
@@ -170,7 +173,7 @@ pub(super) struct Driver {
 /// `max_body` more, this keeps read-ahead under 64 MiB on any site.
 pub const READ_AHEAD_BYTES: usize = 32 * 1024 * 1024;
 
-use crate::fetch::{Ask, ByteBudget, Fetch, CHAIN_TURN};
+use crate::fetch::{Ask, ByteBudget, Fetch, Held, CHAIN_TURN};
 
 impl Driver {
     pub(super) fn new(
@@ -247,6 +250,7 @@ impl Driver {
             bodies: (0, 0),
             budget,
             detail_turns: HashMap::new(),
+            settling: Vec::new(),
         }
     }
 
@@ -284,6 +288,8 @@ impl Driver {
                     Some(Ok(done)) => {
                         self.absorb(done);
                         self.expand();
+                        // Before emitting, which may wait for the consumer.
+                        self.share_with_fetches();
                     }
                     Some(Err(e)) if e.is_panic() => {
                         let message = format!("a fetch task panicked: {e}");
@@ -393,8 +399,9 @@ impl Driver {
     /// Tells the fetches what the pages held cost and which downloads
     /// everything waits for: the earliest page's own and its records'
     /// detail pages' (their bytes never wait for the budget).
-    fn share_with_fetches(&self) {
+    fn share_with_fetches(&mut self) {
         self.budget.set_held(self.read_bytes().0);
+        self.settling.clear();
         let Some(head) = self.pages.values().next() else {
             self.budget.set_head([]);
             return;
@@ -493,7 +500,10 @@ impl Driver {
             Done::Detail { key, result } => {
                 self.detail_turns.remove(&key);
                 let fields = match result {
-                    Ok(fields) => {
+                    // The body's bytes go back to the budget here: what is
+                    // kept of a detail page is its fields.
+                    Ok((fields, held)) => {
+                        self.settling.push(held);
                         Counters::add(&self.counters.pages);
                         Some(fields)
                     }
@@ -523,7 +533,10 @@ impl Driver {
             self.bodies.1 += bytes as u64;
         }
         let state = match result {
-            Ok(fetched) => self.read(&request, turn, fetched),
+            Ok(mut fetched) => {
+                self.settling.push(std::mem::take(&mut fetched.held));
+                self.read(&request, turn, fetched)
+            }
             // Not read, so never expanded, emitted or done.
             Err(e) if e.local => {
                 self.halt_at(key.clone(), e.url, e.reason);

@@ -20,7 +20,7 @@ use crate::extract::{
     extract_detail, extract_link_page, extract_list, extract_seed, extract_sitemap, extract_value,
     maybe_gunzip, Fields, Format, ItemRule, PageInfo,
 };
-use crate::fetch::{Ask, Fetch, FetchError, Page};
+use crate::fetch::{Ask, Fetch, FetchError, Held, Page};
 use crate::spider::{format_duration, Spider, Total};
 use serde_json::Value;
 
@@ -67,6 +67,9 @@ pub(super) struct Fetched {
     /// What the page costs while it waits to be emitted: its body's length
     /// (an upper estimate of its items), or its entries' for a streamed sitemap.
     pub bytes: usize,
+    /// The body's bytes in the crawl's budget, given back once the engine
+    /// counts the page itself.
+    pub held: Held,
 }
 
 /// The most a sitemap may hold, unpacked, when `max_body` is smaller: the
@@ -94,7 +97,12 @@ pub(super) async fn fetch_page(
         Step::List { number, .. } => number,
         _ => 0,
     };
-    let Page { url, status, text } = page;
+    let Page {
+        url,
+        status,
+        text,
+        held,
+    } = page;
     let bytes = text.len();
     let (spider, request, page_url) = (spider.clone(), request.clone(), url.clone());
     // The body moves to the blocking thread and is dropped there once read.
@@ -115,6 +123,7 @@ pub(super) async fn fetch_page(
     })?;
     fetched.url = Some(url);
     fetched.bytes = bytes;
+    fetched.held = held;
     Ok(fetched)
 }
 
@@ -305,7 +314,7 @@ pub(super) async fn fetch_detail(
     spider: &Arc<Spider>,
     ask: &Ask,
     turn: u64,
-) -> Result<Fields, PageError> {
+) -> Result<(Fields, Held), PageError> {
     assert!(
         spider.detail.is_some(),
         "details are fetched only for spiders with [detail]"
@@ -313,7 +322,12 @@ pub(super) async fn fetch_detail(
     let started = Instant::now();
     let page = fetcher.send(ask, turn).await?;
     log_page(&page, started);
-    let Page { url, status, text } = page;
+    let Page {
+        url,
+        status,
+        text,
+        held,
+    } = page;
     let (spider, page_url) = (spider.clone(), url.clone());
     let read = extract_within(spider.limits.timeout, move || {
         let info = PageInfo {
@@ -325,12 +339,13 @@ pub(super) async fn fetch_detail(
         extract_detail(rule, &text, &info).map_err(|e| e.to_string())
     })
     .await;
-    read.map_err(|reason| PageError {
-        url: url.to_string(),
-        reason,
-        gone: false,
-        local: false,
-    })
+    read.map(|fields| (fields, held))
+        .map_err(|reason| PageError {
+            url: url.to_string(),
+            reason,
+            gone: false,
+            local: false,
+        })
 }
 
 #[cfg(test)]

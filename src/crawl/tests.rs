@@ -132,6 +132,7 @@ impl Script {
                     url: url.clone(),
                     status: 200,
                     text,
+                    held: Default::default(),
                 }),
                 Err(kind) => Err(kind.at(url)),
             }

@@ -36,7 +36,7 @@ pub(super) enum Cap {
 pub(super) async fn read(
     response: reqwest::Response,
     cap: Cap,
-    share: Option<Share>,
+    share: Option<&mut Share>,
 ) -> Result<Vec<u8>, FetchErrorKind> {
     let body = read_raw(response, cap, share).await?;
     match cap {
@@ -71,7 +71,7 @@ pub(super) fn gunzip_if_gzip(body: Vec<u8>, limit: u64) -> Result<Vec<u8>, Fetch
 async fn read_raw(
     mut response: reqwest::Response,
     cap: Cap,
-    mut share: Option<Share>,
+    mut share: Option<&mut Share>,
 ) -> Result<Vec<u8>, FetchErrorKind> {
     let (Cap::Refuse(limit) | Cap::Lines(limit)) = cap;
     let claimed = response.content_length();

@@ -169,6 +169,23 @@ impl Drop for Share {
     }
 }
 
+/// A body's bytes, still counted in the budget after the download: a page
+/// hands them on with its text, and they are given back when the engine
+/// lets go of it (it counts the page itself from then on), so a body being
+/// parsed is never outside the budget.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Held {
+    _share: Option<Arc<Share>>,
+}
+
+impl From<Option<Share>> for Held {
+    fn from(share: Option<Share>) -> Held {
+        Held {
+            _share: share.map(Arc::new),
+        }
+    }
+}
+
 /// Time a request spent held back by trawl itself (its body not read while
 /// the budget was spent): the request's timeout measures the server, so it
 /// leaves this out.

@@ -69,7 +69,7 @@ use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use url::Url;
 
 pub use ask::{Ask, Body};
-pub(crate) use budget::ByteBudget;
+pub(crate) use budget::{ByteBudget, Held};
 pub use cookies::CookiesError;
 pub use error::{ClientError, FetchError, FetchErrorKind};
 pub use fds::raise_open_files_limit;
@@ -193,6 +193,8 @@ pub struct Page {
     pub status: u16,
     /// The body, decoded to text.
     pub text: String,
+    /// Its bytes in the crawl's budget, until the engine lets go of it.
+    pub(crate) held: budget::Held,
 }
 
 /// Counters the summary reads.
@@ -697,15 +699,16 @@ impl Fetcher {
             }));
         };
         let content_type = header(&response, CONTENT_TYPE);
-        let share = match cap {
+        let mut share = match cap {
             Cap::Refuse(_) => self.inner.budget.get().map(|b| b.open(turn, pause.clone())),
             Cap::Lines(_) => None, // robots.txt: small, and read once per host
         };
-        let bytes = body::read(response, cap, share).await?;
+        let bytes = body::read(response, cap, share.as_mut()).await?;
         Ok(Answer::Page(Page {
             url: url.clone(),
             status: status.as_u16(),
             text: body::decode(content_type.as_deref(), bytes),
+            held: share.into(),
         }))
     }
 }

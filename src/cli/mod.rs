@@ -1,7 +1,7 @@
 //! The `trawl` command line: `crawl`, `check`, `try`, `demo`.
 //!
 //! Built only with the `cli` feature (on by default); the binary in
-//! `src/main.rs` is one call to [`main`]. It lives in the library so that it
+//! `src/main.rs` tunes the allocator and calls [`main`]. It lives in the library so that it
 //! reaches the crate's internals (`trawl try` reads pages the way the engine
 //! does) without making them public API.
 
@@ -35,8 +35,8 @@ use run::exit;
 use demo::demo;
 use try_page::try_page;
 
-/// Runs the `trawl` command line with the process's arguments; the binary
-/// is this one call.
+/// Runs the `trawl` command line with the process's arguments (the
+/// binary's `main`).
 pub fn main() -> ExitCode {
     let args = Cli::parse();
     init_logging(args.verbose, args.quiet);

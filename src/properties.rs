@@ -17,6 +17,9 @@ use crate::extract::{
 use crate::fetch::Robots;
 use crate::spider::template::{fill_json, fill_text, placeholders, Values};
 use crate::spider::{format_duration, parse_duration, parse_rate, parse_size};
+use crate::spider::{
+    DETAIL_KEYS, LIMIT_KEYS, LINKS_KEYS, LIST_KEYS, REQUEST_KEYS, SEED_KEYS, TOP_KEYS,
+};
 use crate::Spider;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -248,64 +251,35 @@ fn examples() -> Vec<String> {
     texts
 }
 
-/// Keys a spider file may hold (and some it may not), for inserted lines.
-const KEYS: &[&str] = &[
-    "name",
-    "start",
-    "first_page",
-    "last_page",
-    "step",
-    "first_offset",
-    "total",
-    "total_pages",
-    "next",
-    "key",
-    "omit",
-    "format",
-    "json_from",
-    "json_re",
-    "item",
-    "items",
-    "stop",
-    "require",
-    "unique",
-    "allow",
-    "deny",
-    "page_param",
-    "prefetch",
-    "follow",
-    "links",
-    "within",
-    "depth",
-    "hosts",
-    "rate",
-    "burst",
-    "concurrency",
-    "timeout",
-    "retries",
-    "robots",
-    "user_agent",
-    "max_body",
-    "max_delay",
-    "allow_private",
-    "cookies",
-    "warmup",
-    "method",
-    "json",
-    "form",
-    "fields.x",
-    "fields.title",
-    "headers.Accept",
-    "vars.q",
-    "[list]",
-    "[detail]",
-    "[[seed]]",
-    "[links]",
-    "[limits]",
-    "[request]",
-    "[vars]",
-    "naem",
-];
+/// Keys a spider file may hold (the loader's own lists) and some it may
+/// not, for inserted lines.
+fn keys() -> Vec<&'static str> {
+    let known = [
+        TOP_KEYS,
+        SEED_KEYS,
+        LIST_KEYS,
+        LINKS_KEYS,
+        DETAIL_KEYS,
+        REQUEST_KEYS,
+        LIMIT_KEYS,
+    ]
+    .concat();
+    let more = [
+        "fields.x",
+        "fields.title",
+        "headers.Accept",
+        "vars.q",
+        "[list]",
+        "[detail]",
+        "[[seed]]",
+        "[links]",
+        "[limits]",
+        "[request]",
+        "[vars]",
+        "naem",
+    ];
+    known.into_iter().chain(more).collect()
+}
 
 /// TOML values, valid for some keys and absurd for all.
 fn toml_value() -> impl Strategy<Value = String> {
@@ -357,7 +331,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<usize>().prop_map(Mutation::Delete),
         any::<usize>().prop_map(Mutation::Duplicate),
         (any::<usize>(), toml_value()).prop_map(|(i, v)| Mutation::Revalue(i, v)),
-        (any::<usize>(), prop::sample::select(KEYS), toml_value())
+        (any::<usize>(), prop::sample::select(keys()), toml_value())
             .prop_map(|(i, k, v)| Mutation::Insert(i, k, v)),
         (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Byte(i, b)),
     ]
@@ -451,7 +425,7 @@ fn generated_spider() -> impl Strategy<Value = String> {
         Just("start = \"http://127.0.0.1:1/s?q={q}\"\n[vars]\nq = [\"a\", 2]".to_string()),
         toml_value().prop_map(|v| format!("start = {v}")),
     ];
-    let top = prop::collection::vec((prop::sample::select(&KEYS[..11]), toml_value()), 0..3);
+    let top = prop::collection::vec((prop::sample::select(TOP_KEYS), toml_value()), 0..3);
     let fields = prop::collection::vec(("[a-z_]{0,6}", toml_value()), 0..4);
     let list = (any::<bool>(), css_selector(), json_path(), fields).prop_map(
         |(json, item, path, fields)| {
@@ -465,7 +439,7 @@ fn generated_spider() -> impl Strategy<Value = String> {
             text
         },
     );
-    let limits = prop::collection::vec((prop::sample::select(&KEYS[29..38]), toml_value()), 0..3);
+    let limits = prop::collection::vec((prop::sample::select(LIMIT_KEYS), toml_value()), 0..3);
     (start, top, list, limits).prop_map(|(start, top, list, limits)| {
         let mut text = format!("{start}\n");
         for (key, value) in top {

@@ -144,12 +144,6 @@ pub async fn crawl(args: CrawlArgs) -> ExitCode {
         Ok(target) => target.unwrap_or(Target::Stdout),
         Err(message) => return fail(exit::USAGE, format!("-o {message}")),
     };
-    if args.state.is_some() && !target.is_resumable() {
-        return fail(
-            exit::USAGE,
-            "--state needs -o FILE or a database: stdout cannot be rewound to the last commit",
-        );
-    }
     let options = JobOptions {
         state: args.state.clone(),
         max_pages: args.max_pages.map(std::num::NonZeroU64::get),
@@ -167,6 +161,10 @@ pub async fn crawl(args: CrawlArgs) -> ExitCode {
             }
             run::drive(job, &name).await
         }
+        Err(JobError::NotResumable { .. }) => fail(
+            exit::USAGE,
+            "--state needs -o FILE or a database: stdout cannot be rewound to the last commit",
+        ),
         Err(e @ JobError::Complete { .. }) => {
             say!("trawl: {e}");
             ExitCode::from(exit::OK)

@@ -175,6 +175,14 @@ pub const READ_AHEAD_BYTES: usize = 32 * 1024 * 1024;
 
 use crate::fetch::{Ask, ByteBudget, Fetch, Held, CHAIN_TURN};
 
+/// The read-ahead's byte budget: the option, or [`READ_AHEAD_BYTES`].
+fn read_ahead_bytes(options: &CrawlOptions) -> usize {
+    match options.read_ahead_bytes {
+        0 => READ_AHEAD_BYTES,
+        n => n,
+    }
+}
+
 impl Driver {
     pub(super) fn new(
         spider: Arc<Spider>,
@@ -220,10 +228,7 @@ impl Driver {
         // state store has every sequence from its first commit.
         let later_roots = roots.into_iter().skip(1).collect();
         let hosts = allowed_hosts(&spider);
-        let budget = Arc::new(ByteBudget::new(match options.read_ahead_bytes {
-            0 => READ_AHEAD_BYTES,
-            n => n,
-        }));
+        let budget = Arc::new(ByteBudget::new(read_ahead_bytes(&options)));
         fetcher.share_budget(budget.clone());
         Driver {
             spider,
@@ -361,13 +366,6 @@ impl Driver {
         }
     }
 
-    fn read_ahead_bytes(&self) -> usize {
-        match self.options.read_ahead_bytes {
-            0 => READ_AHEAD_BYTES,
-            n => n,
-        }
-    }
-
     /// A page still being fetched counts as the mean page fetched so far.
     fn typical_page(&self) -> usize {
         let (pages, bytes) = self.bodies;
@@ -424,7 +422,7 @@ impl Driver {
     /// even when it is full: the pages held wait for it.
     fn schedule(&mut self) {
         let read_ahead = self.read_ahead();
-        let (budget, typical) = (self.read_ahead_bytes(), self.typical_page());
+        let (budget, typical) = (read_ahead_bytes(&self.options), self.typical_page());
         let mut held = self.held_bytes();
         loop {
             let first_page = self.pages.keys().next().cloned();

@@ -90,9 +90,7 @@ pub(super) async fn fetch_page(
     if streamed {
         return fetch_sitemap(fetcher, spider, request, turn).await;
     }
-    let started = Instant::now();
-    let page = fetcher.send(&request.ask(spider), turn).await?;
-    log_page(&page, started);
+    let page = send_logged(fetcher, &request.ask(spider), turn).await?;
     let number = match request.step {
         Step::List { number, .. } => number,
         _ => 0,
@@ -125,6 +123,14 @@ pub(super) async fn fetch_page(
     fetched.bytes = bytes;
     fetched.held = held;
     Ok(fetched)
+}
+
+/// Sends `ask` and logs the page for `-v`.
+async fn send_logged(fetcher: &Arc<dyn Fetch>, ask: &Ask, turn: u64) -> Result<Page, FetchError> {
+    let started = Instant::now();
+    let page = fetcher.send(ask, turn).await?;
+    log_page(&page, started);
+    Ok(page)
 }
 
 /// Runs `extract` on a blocking thread, off the network's threads, and gives
@@ -319,9 +325,7 @@ pub(super) async fn fetch_detail(
         spider.detail.is_some(),
         "details are fetched only for spiders with [detail]"
     );
-    let started = Instant::now();
-    let page = fetcher.send(ask, turn).await?;
-    log_page(&page, started);
+    let page = send_logged(fetcher, ask, turn).await?;
     let Page {
         url,
         status,

@@ -28,6 +28,11 @@ use crate::extract::{
 use fields::FieldList;
 use levels::{seed_fields, seed_names, SITEMAP_NAMES};
 pub use limits::{Limits, Rate};
+/// The keys the loader knows, for the property tests' generated files.
+#[cfg(test)]
+pub(crate) use raw::{
+    DETAIL_KEYS, LIMIT_KEYS, LINKS_KEYS, LIST_KEYS, REQUEST_KEYS, SEED_KEYS, TOP_KEYS,
+};
 pub(crate) use request::BodyTemplate;
 pub use request::RequestRule;
 pub(crate) use starts::{Paging, Starts, Total};

@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// Top-level keys, for "did you mean" suggestions.
-pub(super) const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "name",
     "start",
     "first_page",
@@ -25,10 +25,10 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "request",
 ];
 /// Keys of each `[[seed]]`.
-pub(super) const SEED_KEYS: &[&str] =
+pub(crate) const SEED_KEYS: &[&str] =
     &["links", "next", "format", "json_from", "json_re", "fields"];
 /// Keys of `[list]`.
-pub(super) const LIST_KEYS: &[&str] = &[
+pub(crate) const LIST_KEYS: &[&str] = &[
     "format",
     "json_from",
     "json_re",
@@ -47,9 +47,9 @@ pub(super) const LIST_KEYS: &[&str] = &[
     "prefetch",
 ];
 /// Keys of `[links]`.
-pub(super) const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
+pub(crate) const LINKS_KEYS: &[&str] = &["within", "allow", "deny", "depth", "hosts"];
 /// Keys of `[detail]`.
-pub(super) const DETAIL_KEYS: &[&str] = &[
+pub(crate) const DETAIL_KEYS: &[&str] = &[
     "follow",
     "format",
     "json_from",
@@ -59,12 +59,12 @@ pub(super) const DETAIL_KEYS: &[&str] = &[
     "unique",
 ];
 /// Keys of a field written as a table.
-pub(super) const FIELD_KEYS: &[&str] = &["const", "each", "fields", "rows", "key", "value"];
+pub(crate) const FIELD_KEYS: &[&str] = &["const", "each", "fields", "rows", "key", "value"];
 /// Keys of `[request]`.
-pub(super) const REQUEST_KEYS: &[&str] =
+pub(crate) const REQUEST_KEYS: &[&str] =
     &["headers", "cookies", "warmup", "method", "json", "form"];
 /// Keys of `[limits]`.
-pub(super) const LIMIT_KEYS: &[&str] = &[
+pub(crate) const LIMIT_KEYS: &[&str] = &[
     "rate",
     "burst",
     "concurrency",
